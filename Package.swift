@@ -1,0 +1,41 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// Release-grade numerics: the hot loops rely on the optimiser and on unchecked arithmetic.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Tweedie",
+    products: [
+        .library(name: "Tweedie", targets: ["Tweedie"]),
+        .library(name: "TweedieSamplers", targets: ["TweedieSamplers"]),
+        .executable(name: "tweedie", targets: ["tweedie"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .target(name: "TweedieCore", dependencies: ["CBLAS", "CFFTW"], swiftSettings: fast),
+        .target(name: "TweedieModels", dependencies: ["TweedieCore"], swiftSettings: fast),
+        .target(name: "TweedieImaging", dependencies: ["TweedieCore", "CPNG"], swiftSettings: fast),
+        .target(name: "TweedieSamplers", dependencies: ["TweedieCore"], path: "Samplers", swiftSettings: fast),
+        .target(name: "Tweedie",
+                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers"]),
+        .executableTarget(name: "tweedie",
+                          dependencies: ["Tweedie",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: fast),
+        .testTarget(name: "TweedieCoreTests", dependencies: ["TweedieCore"]),
+        .testTarget(name: "TweedieModelsTests", dependencies: ["TweedieModels"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "TweedieSamplersTests", dependencies: ["TweedieSamplers", "TweedieModels"]),
+        .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"]),
+        .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
+    ]
+)

@@ -1,0 +1,5 @@
+// The umbrella module: `import Tweedie` brings in every library module of the engine.
+@_exported import TweedieCore
+@_exported import TweedieModels
+@_exported import TweedieImaging
+@_exported import TweedieSamplers
