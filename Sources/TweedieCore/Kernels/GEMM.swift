@@ -8,6 +8,7 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                   b: UnsafePointer<Float>, ldb: Int? = nil,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
     if m == 0 || n == 0 { return }
+    FlopCounter.add(2 * m * n * k)
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
     let lc = ldc ?? n
