@@ -1,8 +1,15 @@
 import ArgumentParser
 import Tweedie
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct TweedieCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tweedie",
-        abstract: "Diffusion and guidance sampling engine.")
+    static let configuration = CommandConfiguration(
+        commandName: "tweedie",
+        abstract: "Diffusion and guidance sampling engine: diffusers-format U-Net, DiT and VAE on the CPU.",
+        subcommands: [ForwardCommand.self, InfoCommand.self, BenchCommand.self])
 }
-TweedieCommand.main()
+
+OpenBLASCoreGuard.reexecIfNeeded()
+runCommandLine(TweedieCommand.self)
