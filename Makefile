@@ -1,0 +1,28 @@
+# Tweedie: the two commands a newcomer needs are `make test` and `make generate`.
+APT_PACKAGES := libopenblas-dev libfftw3-dev libpng-dev pkg-config
+CONFIG ?= release
+SWIFT_FLAGS := -c $(CONFIG)
+
+.PHONY: deps build test generate bench clean
+
+# Installs the Debian packages the build links against, only when one is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y $$missing; \
+	  else sudo apt-get update && sudo apt-get install -y $$missing; fi; \
+	fi
+
+build: deps
+	swift build $(SWIFT_FLAGS) --product tweedie
+
+test: deps
+	swift build $(SWIFT_FLAGS) --build-tests
+	swift test $(SWIFT_FLAGS) --skip-build --parallel --num-workers 2
+
+bench: deps
+	bash bench/run
+
+clean:
+	rm -rf .build
