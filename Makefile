@@ -19,7 +19,7 @@ build: deps
 
 test: deps
 	swift build $(SWIFT_FLAGS) --build-tests
-	swift test $(SWIFT_FLAGS) --skip-build --parallel --num-workers 2
+	swift test $(SWIFT_FLAGS) --skip-build
 
 bench: deps
 	bash bench/run
