@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TweedieCore
+
+/// A whole file mapped read-only into memory; unmapped when the last reference goes away.
+/// Checkpoints are read through this so multi-gigabyte files cost page cache, not heap copies.
+final class MappedFile: @unchecked Sendable {
+    /// Path the file was opened from (used in error messages).
+    let path: String
+    /// Start of the mapping (nil for an empty file, which cannot be mapped).
+    let base: UnsafeRawPointer?
+    /// File size in bytes.
+    let size: Int
+
+    /// Maps `path`; a missing, unreadable or non-regular file is `badInput` naming the path.
+    init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw TweedieError.badInput("\(path): cannot open file: \(Self.errnoText())") }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw TweedieError.badInput("\(path): cannot stat file: \(Self.errnoText())") }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw TweedieError.badInput("\(path): not a regular file") }
+        size = Int(st.st_size)
+        if size == 0 {
+            base = nil
+            return
+        }
+        let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+        if p == MAP_FAILED || p == nil {
+            throw TweedieError.badInput("\(path): cannot map file: \(Self.errnoText())")
+        }
+        base = UnsafeRawPointer(p!)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    }
+
+    /// The bytes in `range` (caller has bounds-checked it against `size`).
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        precondition(range.lowerBound >= 0 && range.upperBound <= size, "MappedFile: range out of bounds")
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}

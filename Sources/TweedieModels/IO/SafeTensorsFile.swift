@@ -1,0 +1,108 @@
+import TweedieCore
+
+/// Dtype and shape of one tensor stored in a safetensors file.
+public struct SafeTensorInfo: Equatable, Sendable {
+    /// Stored element type as the header names it: "F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8"
+    /// or "BOOL".
+    public let dtype: String
+    /// Extent of each dimension, outermost first.
+    public let shape: [Int]
+
+    /// Number of elements (product of `shape`).
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// A memory-mapped safetensors file (8-byte little-endian header length, JSON header, raw data).
+/// Opening maps the file and validates the whole header against the file size; tensors are decoded on demand.
+/// Every failure is `TweedieError.badInput` naming the file and the tensor or header field at fault.
+public final class SafeTensorsFile: @unchecked Sendable {
+    /// The path the file was opened from.
+    public let path: String
+    /// Key/value strings from the header's `__metadata__` entry (empty if absent).
+    public let metadata: [String: String]
+    /// Names of all tensors, sorted.
+    public let names: [String]
+
+    private let file: MappedFile
+    private let header: SafeTensorsHeader
+    /// Byte offset of the data section (8 + header length).
+    private let dataStart: Int
+
+    /// Opens and maps `path`, validating the header length, JSON and every tensor's dtype, shape and offsets.
+    public init(path: String) throws {
+        self.path = path
+        file = try MappedFile(path: path)
+        guard file.size >= 8 else {
+            throw TweedieError.badInput("\(path): header: file is \(file.size) bytes, too short for a safetensors "
+                                        + "header length (8 bytes)")
+        }
+        let lengthBytes = file.bytes(0..<8)
+        let headerLength = UInt64(littleEndian: lengthBytes.loadUnaligned(as: UInt64.self))
+        guard headerLength <= UInt64(file.size - 8) else {
+            throw TweedieError.badInput("\(path): header: length \(headerLength) exceeds the \(file.size - 8) bytes "
+                                        + "after the length field")
+        }
+        guard headerLength <= UInt64(SafeTensorsHeader.maxHeaderBytes) else {
+            throw TweedieError.badInput("\(path): header: length \(headerLength) exceeds the "
+                                        + "\(SafeTensorsHeader.maxHeaderBytes >> 20) MB limit")
+        }
+        dataStart = 8 + Int(headerLength)
+        header = try SafeTensorsHeader(json: file.bytes(8..<dataStart), dataSize: file.size - dataStart, path: path)
+        metadata = header.metadata
+        names = header.entries.keys.sorted()
+    }
+
+    /// Dtype and shape of tensor `name`, or nil if the file has no such tensor.
+    public func info(_ name: String) -> SafeTensorInfo? {
+        guard let e = header.entries[name] else { return nil }
+        return SafeTensorInfo(dtype: e.dtype.rawValue, shape: e.shape)
+    }
+
+    /// Tensor `name` converted to Float32 (from F32, F16, BF16 or F64). An absent name or an integer dtype is
+    /// `badInput` naming the file and tensor.
+    public func tensor(_ name: String) throws -> Tensor {
+        let e = try entry(name)
+        guard e.dtype.isFloat else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': dtype \(e.dtype.rawValue) is not a "
+                                        + "floating-point type")
+        }
+        let src = file.bytes((dataStart + e.bytes.lowerBound)..<(dataStart + e.bytes.upperBound))
+        return Tensor(shape: e.shape) { dst in
+            guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+            decodeFloats(e.dtype, from: s, into: d, count: e.count)
+        }
+    }
+
+    /// Tensor `name` as Float32 after checking that its shape is `shape`; a different shape is `badInput` naming
+    /// the file, tensor and both shapes.
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        let e = try entry(name)
+        guard e.shape == shape else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': shape \(e.shape), expected \(shape)")
+        }
+        return try tensor(name)
+    }
+
+    /// Elements of integer tensor `name` (I64, I32, I16, I8, U8 or BOOL) as Int64, row-major. An absent name or a
+    /// floating-point dtype is `badInput` naming the file and tensor.
+    public func int64s(_ name: String) throws -> [Int64] {
+        let e = try entry(name)
+        guard !e.dtype.isFloat else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': dtype \(e.dtype.rawValue) is not an integer type")
+        }
+        let src = file.bytes((dataStart + e.bytes.lowerBound)..<(dataStart + e.bytes.upperBound))
+        return [Int64](unsafeUninitializedCapacity: e.count) { dst, initialized in
+            if let s = src.baseAddress, let d = dst.baseAddress {
+                decodeIntegers(e.dtype, from: s, into: d, count: e.count)
+            }
+            initialized = e.count
+        }
+    }
+
+    private func entry(_ name: String) throws -> SafeTensorsHeader.Entry {
+        guard let e = header.entries[name] else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': not found (file has \(names.count) tensors)")
+        }
+        return e
+    }
+}
