@@ -8,6 +8,12 @@ public struct SafeTensorInfo: Equatable, Sendable {
     /// Extent of each dimension, outermost first.
     public let shape: [Int]
 
+    /// Describes a tensor of `dtype` and `shape` (e.g. to compare against `SafeTensorsFile.info`).
+    public init(dtype: String, shape: [Int]) {
+        self.dtype = dtype
+        self.shape = shape
+    }
+
     /// Number of elements (product of `shape`).
     public var count: Int { shape.reduce(1, *) }
 }
