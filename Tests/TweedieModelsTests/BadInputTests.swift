@@ -57,6 +57,8 @@ final class BadInputTests: XCTestCase {
         assertBadInput([path, "header", "JSON"]) { _ = try SafeTensorsFile(path: path) }
         let array = try file("array.safetensors", ioRawSafeTensors(header: "[1, 2]"))
         assertBadInput([array, "header", "object"]) { _ = try SafeTensorsFile(path: array) }
+        let deep = try file("deep.safetensors", ioRawSafeTensors(header: String(repeating: "[", count: 5000)))
+        assertBadInput([deep, "header"]) { _ = try SafeTensorsFile(path: deep) }
         let utf = try file("utf.safetensors", Data(ioRawSafeTensors(header: "{}")) + Data([0xFF]))
         XCTAssertNoThrow(try SafeTensorsFile(path: utf), "trailing data bytes are not part of the header")
         // Header bytes {"\xFF":{}}: not UTF-8.

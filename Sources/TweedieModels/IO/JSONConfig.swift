@@ -35,7 +35,7 @@ public struct JSONConfig: @unchecked Sendable {
         do {
             parsed = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw TweedieError.badInput("\(path): not valid JSON")
+            throw TweedieError.badInput("\(path): not valid JSON\(JSONValue.parseFailure(error))")
         }
         guard let object = parsed as? [String: Any] else {
             throw TweedieError.badInput("\(path): top level is \(JSONValue.describe(parsed)), expected a JSON object")

@@ -33,6 +33,15 @@ enum JSONValue {
     /// The value as a Double if it is a JSON number (integers included).
     static func double(_ value: Any) -> Double? { number(value)?.doubleValue }
 
+    /// The parser's own explanation of a JSONSerialization failure (e.g. "Unexpected end of file around
+    /// character 9."), flattened to one line, or "" when it gives none.
+    static func parseFailure(_ error: Error) -> String {
+        guard let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String, !detail.isEmpty else {
+            return ""
+        }
+        return ": " + detail.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
     /// Short one-line description of a JSON value for error messages, e.g. `string "abc"` or `number 2.5`.
     static func describe(_ value: Any) -> String {
         if value is NSNull { return "null" }

@@ -28,7 +28,7 @@ struct SafeTensorsHeader {
         do {
             parsed = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw headerError("not valid UTF-8 JSON")
+            throw headerError("not valid UTF-8 JSON\(JSONValue.parseFailure(error))")
         }
         guard let object = parsed as? [String: Any] else { throw headerError("not a JSON object") }
 
@@ -104,7 +104,7 @@ struct SafeTensorsHeader {
         if overflow { throw fail("shape \(shape) is too large") }
         guard needed == end - begin else {
             throw fail("data_offsets [\(begin), \(end)] span \(end - begin) bytes but shape \(shape) of "
-                       + "\(dtype.rawValue) needs \(needed)")
+                       + "\(dtype.rawValue) needs \(needed) bytes")
         }
         return Entry(dtype: dtype, shape: shape, count: count, bytes: begin..<end)
     }
