@@ -1,0 +1,56 @@
+/// Patch unfolding (im2col) and its adjoint, folding (col2im), for one NCHW sample. Row (c·kh + i)·kw + j of the
+/// column matrix holds input channel c shifted by kernel tap (i, j), one column per output pixel, so a
+/// convolution is W[O, I·kh·kw] · col and its input gradient is fold(Wᵀ · dY).
+enum Patches {
+    struct Geometry {
+        let channels, height, width, kernelH, kernelW, stride, padding, outH, outW: Int
+        var rows: Int { channels * kernelH * kernelW }
+        var cols: Int { outH * outW }
+    }
+
+    /// col[rows, cols] = unfold(x[channels, height, width]); out-of-image taps read as zero.
+    static func unfold(_ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>) {
+        GradLoops.tasks(g.rows, work: g.cols) { r in
+            let c = r / (g.kernelH * g.kernelW), i = (r / g.kernelW) % g.kernelH, j = r % g.kernelW
+            let plane = x + c * g.height * g.width
+            let dst = col + r * g.cols
+            for oh in 0..<g.outH {
+                let ih = oh * g.stride - g.padding + i
+                let row = dst + oh * g.outW
+                guard ih >= 0 && ih < g.height else {
+                    row.update(repeating: 0, count: g.outW)
+                    continue
+                }
+                let src = plane + ih * g.width
+                for ow in 0..<g.outW {
+                    let iw = ow * g.stride - g.padding + j
+                    row[ow] = iw >= 0 && iw < g.width ? src[iw] : 0
+                }
+            }
+        }
+    }
+
+    /// dx[channels, height, width] = fold(col): every column entry is added back to the pixel it was read from.
+    /// `dx` is overwritten. Threaded over channels, whose planes are disjoint.
+    static func fold(_ col: UnsafePointer<Float>, _ g: Geometry, into dx: UnsafeMutablePointer<Float>) {
+        let taps = g.kernelH * g.kernelW
+        GradLoops.tasks(g.channels, work: taps * g.cols) { c in
+            let plane = dx + c * g.height * g.width
+            plane.update(repeating: 0, count: g.height * g.width)
+            for t in 0..<taps {
+                let i = t / g.kernelW, j = t % g.kernelW
+                let src = col + (c * taps + t) * g.cols
+                for oh in 0..<g.outH {
+                    let ih = oh * g.stride - g.padding + i
+                    guard ih >= 0 && ih < g.height else { continue }
+                    let dst = plane + ih * g.width
+                    let row = src + oh * g.outW
+                    for ow in 0..<g.outW {
+                        let iw = ow * g.stride - g.padding + j
+                        if iw >= 0 && iw < g.width { dst[iw] += row[ow] }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// Differentiable dense layers: linear and 2-D convolution (strided convolutions are the downsamplers).
+
+extension Tape {
+    /// Differentiable `linear`: y = x·Wᵀ + b over the last dimension (x [..., in], weight [out, in], bias [out]).
+    public func linear(_ x: Variable, _ weight: Variable, _ bias: Variable? = nil) -> Variable {
+        let y = TweedieCore.linear(x.value, weight: weight.value, bias: bias?.value)
+        // Each operand is kept only if the other's gradient needs it.
+        let xv = weight.requiresGrad ? x.value : Tensor(shape: x.shape)
+        let wv = x.requiresGrad ? weight.value : Tensor(shape: weight.shape)
+        let xid = x.id, wid = weight.id, bid = bias?.id
+        return record(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g, tape in
+            let r = linearBackward(gradOutput: g, input: xv, weight: wv, needInput: tape.needsGradient(xid),
+                                   needWeight: tape.needsGradient(wid),
+                                   needBias: bid.map(tape.needsGradient) ?? false)
+            if let gx = r.input { tape.accumulate(xid, gx) }
+            if let gw = r.weight { tape.accumulate(wid, gw) }
+            if let bid, let gb = r.bias { tape.accumulate(bid, gb) }
+        }
+    }
+
+    /// Differentiable `conv2d` (NCHW, weight [O, I, kh, kw], bias [O], zero padding on all sides).
+    public func conv2d(_ x: Variable, _ weight: Variable, _ bias: Variable? = nil, stride: Int = 1,
+                       padding: Int = 0) -> Variable {
+        let y = TweedieCore.conv2d(x.value, weight: weight.value, bias: bias?.value, stride: stride,
+                                   padding: padding)
+        let xv = weight.requiresGrad ? x.value : Tensor(shape: x.shape)
+        let wv = x.requiresGrad ? weight.value : Tensor(shape: weight.shape)
+        let xid = x.id, wid = weight.id, bid = bias?.id
+        return record(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g, tape in
+            let r = conv2dBackward(gradOutput: g, input: xv, weight: wv, stride: stride, padding: padding,
+                                   needInput: tape.needsGradient(xid), needWeight: tape.needsGradient(wid),
+                                   needBias: bid.map(tape.needsGradient) ?? false)
+            if let gx = r.input { tape.accumulate(xid, gx) }
+            if let gw = r.weight { tape.accumulate(wid, gw) }
+            if let bid, let gb = r.bias { tape.accumulate(bid, gb) }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import XCTest
+import TweedieCore
+
+/// Gradients of linear layers and convolutions (including strided downsampling and patch embedding).
+final class AutodiffDenseTests: XCTestCase {
+    func testLinearWithBias() {
+        let x = gradientTestTensor([2, 3, 5], seed: 1), w = gradientTestTensor([4, 5], seed: 2)
+        let b = gradientTestTensor([4], seed: 3)
+        checkGradients("linear", [x, w, b]) { t, v in t.linear(v[0], v[1], v[2]) }
+    }
+
+    func testLinearWithoutBiasAndConstantInput() {
+        let x = gradientTestTensor([6, 7], seed: 4), w = gradientTestTensor([3, 7], seed: 5)
+        checkGradients("linear no bias", [x, w]) { t, v in t.linear(v[0], v[1]) }
+        checkGradients("linear weight only", [x, w], differentiable: [false, true]) { t, v in t.linear(v[0], v[1]) }
+    }
+
+    func testConv3x3Padded() {
+        let x = gradientTestTensor([2, 3, 5, 6], seed: 6), w = gradientTestTensor([4, 3, 3, 3], seed: 7, scale: 0.5)
+        let b = gradientTestTensor([4], seed: 8)
+        checkGradients("conv2d 3x3 pad 1", [x, w, b]) { t, v in t.conv2d(v[0], v[1], v[2], padding: 1) }
+    }
+
+    func testConvStridedDownsample() {
+        // The U-Net downsampler (stride 2, padding 1) on odd and even sizes.
+        for (h, wd) in [(6, 6), (7, 5)] {
+            let x = gradientTestTensor([1, 2, h, wd], seed: 9), w = gradientTestTensor([3, 2, 3, 3], seed: 10)
+            let b = gradientTestTensor([3], seed: 11)
+            checkGradients("conv2d stride 2 \(h)x\(wd)", [x, w, b]) { t, v in
+                t.conv2d(v[0], v[1], v[2], stride: 2, padding: 1)
+            }
+        }
+    }
+
+    func testConvPointwiseAndPatchEmbedding() {
+        let x = gradientTestTensor([2, 4, 3, 3], seed: 12), w1 = gradientTestTensor([5, 4, 1, 1], seed: 13)
+        checkGradients("conv2d 1x1", [x, w1]) { t, v in t.conv2d(v[0], v[1]) }
+        // DiT patch embedding: kernel = stride = patch size, no padding.
+        let p = gradientTestTensor([1, 3, 4, 4], seed: 14), w2 = gradientTestTensor([6, 3, 2, 2], seed: 15)
+        let b2 = gradientTestTensor([6], seed: 16)
+        checkGradients("conv2d patch 2x2/2", [p, w2, b2]) { t, v in t.conv2d(v[0], v[1], v[2], stride: 2) }
+    }
+
+    func testConvBackwardAgainstDirectSums() {
+        // Input gradient of a 2x2 kernel, stride 1, padding 1, checked against the defining double sum.
+        let x = gradientTestTensor([1, 2, 3, 4], seed: 17), w = gradientTestTensor([2, 2, 2, 2], seed: 18)
+        let y = conv2d(x, weight: w, bias: nil, padding: 1)
+        let dy = gradientTestTensor(y.shape, seed: 19)
+        let r = conv2dBackward(gradOutput: dy, input: x, weight: w, padding: 1)
+        let (ho, wo) = (y.shape[2], y.shape[3])
+        for c in 0..<2 { for i in 0..<3 { for j in 0..<4 {
+            var s: Float = 0
+            for o in 0..<2 { for ki in 0..<2 { for kj in 0..<2 {
+                let oi = i + 1 - ki, oj = j + 1 - kj
+                guard oi >= 0 && oi < ho && oj >= 0 && oj < wo else { continue }
+                s += dy.data[(o * ho + oi) * wo + oj] * w.data[((o * 2 + c) * 2 + ki) * 2 + kj]
+            } } }
+            XCTAssertEqual(r.input!.data[(c * 3 + i) * 4 + j], s, accuracy: 1e-5)
+        } } }
+        XCTAssertEqual(Double(r.bias!.data[1]), dy.data[(ho * wo)..<(2 * ho * wo)].reduce(0.0) { $0 + Double($1) },
+                       accuracy: 1e-5)
+    }
+}

@@ -1,0 +1,94 @@
+import XCTest
+import TweedieCore
+
+// Finite-difference gradient checking for the autodiff tests. The forward runs in Float32; the scalar objective
+// ⟨w, f(x)⟩ (w a fixed random cotangent) is summed in Double, and central differences are taken against the
+// perturbation actually representable in Float32.
+
+/// Deterministic test numbers (SplitMix64), uniform in [-1, 1).
+struct GradientRandom {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D &+ 1 }
+    mutating func next() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Float(z >> 40) / Float(1 << 24) * 2 - 1
+    }
+}
+
+/// A tensor of uniform values in [-scale, scale) (plus `offset`) from `seed`.
+func gradientTestTensor(_ shape: [Int], seed: UInt64, scale: Float = 1, offset: Float = 0) -> Tensor {
+    var g = GradientRandom(seed: seed)
+    return Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in g.next() * scale + offset })
+}
+
+/// Gradient check of `f` at `inputs`: the tape's vector-Jacobian product with a random cotangent is compared
+/// with central differences of ⟨w, f⟩ along random directions (every input), and element by element for
+/// inputs with at most `elementwiseLimit` entries. Inputs with `differentiable[i] == false` enter as constants.
+/// Fails the test when a relative error exceeds `tolerance`; returns the largest error seen (printed too).
+@discardableResult
+func checkGradients(_ name: String, _ inputs: [Tensor], differentiable: [Bool]? = nil, h: Float = 1e-2,
+                    tolerance: Double = 1e-2, directions: Int = 3, elementwiseLimit: Int = 160,
+                    file: StaticString = #filePath, line: UInt = #line,
+                    _ f: (Tape, [Variable]) -> Variable) -> Double {
+    let wants = differentiable ?? inputs.map { _ in true }
+    let tape = Tape()
+    let leaves = zip(inputs, wants).map { tape.leaf($0, requiresGrad: $1) }
+    let y = f(tape, leaves)
+    let w = gradientTestTensor(y.shape, seed: 991)
+    tape.backward(seeds: [(y, w)])
+    let grads = leaves.map { $0.grad ?? Tensor(shape: $0.shape) }
+
+    func objective(_ xs: [Tensor]) -> Double {
+        let t = Tape()
+        let out = f(t, xs.map { t.constant($0) }).value
+        XCTAssertEqual(out.shape, y.shape, "\(name): output shape changed", file: file, line: line)
+        var s = 0.0
+        for i in 0..<out.count { s += Double(w.data[i]) * Double(out.data[i]) }
+        return s
+    }
+    /// Central difference along `v` and the analytic ⟨g, Δ⟩, both over the Float32 step actually taken.
+    func compare(_ i: Int, _ v: Tensor) -> (numeric: Double, analytic: Double) {
+        var plus = inputs, minus = inputs
+        var analytic = 0.0
+        for j in 0..<v.count where v.data[j] != 0 {
+            plus[i].data[j] += h * v.data[j]
+            minus[i].data[j] -= h * v.data[j]
+            analytic += Double(grads[i].data[j]) * Double(plus[i].data[j] - minus[i].data[j])
+        }
+        return ((objective(plus) - objective(minus)) / (2 * Double(h)), analytic / (2 * Double(h)))
+    }
+
+    var worst = 0.0
+    var rng = GradientRandom(seed: 4242)
+    for (i, x) in inputs.enumerated() where wants[i] {
+        let gNorm = grads[i].data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        for _ in 0..<directions {
+            let v = Tensor(shape: x.shape, data: (0..<x.count).map { _ in rng.next() })
+            let (num, ana) = compare(i, v)
+            // Floor: 1000× below the typical projection ‖g‖‖v‖/√n = ‖g‖/√3, so it cannot hide a wrong gradient.
+            let floor = 1e-3 * gNorm / 3.0.squareRoot() + 1e-9
+            let err = abs(num - ana) / max(abs(num), abs(ana), floor)
+            worst = max(worst, err)
+            XCTAssertLessThanOrEqual(err, tolerance, "\(name): input \(i) directional derivative \(num) vs \(ana)",
+                                     file: file, line: line)
+        }
+        guard x.count <= elementwiseLimit else { continue }
+        let scale = max(grads[i].maxAbs, 1e-6)
+        var elementWorst = 0.0
+        for j in 0..<x.count {
+            var e = Tensor(shape: x.shape)
+            e.data[j] = 1
+            let (num, ana) = compare(i, e)
+            elementWorst = max(elementWorst, abs(num - ana) / Double(scale))
+        }
+        worst = max(worst, elementWorst)
+        XCTAssertLessThanOrEqual(elementWorst, tolerance, "\(name): input \(i) element-wise gradient",
+                                 file: file, line: line)
+    }
+    print("gradient check \(name): max relative error \(String(format: "%.2e", worst))")
+    return worst
+}
