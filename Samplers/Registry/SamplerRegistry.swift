@@ -1,0 +1,49 @@
+import Foundation
+import TweedieCore
+
+/// Maps sampler names to samplers and to the diffusers timestep layout each expects. Built in: ddpm, ddim,
+/// euler, euler_a, heun, dpm2, dpmpp_2m, dpmpp_2m_sde. `register(name:_:)` adds or replaces one (thread-safe).
+public enum SamplerRegistry {
+    private struct Entry {
+        let sampler: Sampler
+        let family: ScheduleFamily
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var entries: [String: Entry] = [
+        "ddpm": Entry(sampler: Samplers.ddpm, family: .ddpm),
+        "ddim": Entry(sampler: Samplers.ddim(eta: 0), family: .ddim),
+        "euler": Entry(sampler: Samplers.euler, family: .euler),
+        "euler_a": Entry(sampler: Samplers.eulerAncestral, family: .euler),
+        "heun": Entry(sampler: Samplers.heun, family: .euler),
+        "dpm2": Entry(sampler: Samplers.dpm2, family: .euler),
+        "dpmpp_2m": Entry(sampler: Samplers.dpmpp2m, family: .dpmSolver),
+        "dpmpp_2m_sde": Entry(sampler: Samplers.dpmpp2mSDE, family: .dpmSolver),
+    ]
+
+    /// Adds (or replaces) a sampler under `name`; `family` picks the timestep layout its schedules use.
+    public static func register(name: String, family: ScheduleFamily = .euler, _ sampler: @escaping Sampler) {
+        lock.lock(); defer { lock.unlock() }
+        entries[name] = Entry(sampler: sampler, family: family)
+    }
+
+    /// All registered names, sorted.
+    public static var names: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return entries.keys.sorted()
+    }
+
+    /// The sampler called `name`; unknown names are `badInput` listing the valid ones.
+    public static func sampler(named name: String) throws -> Sampler { try entry(name).sampler }
+
+    /// The schedule family the sampler called `name` expects.
+    public static func family(of name: String) throws -> ScheduleFamily { try entry(name).family }
+
+    private static func entry(_ name: String) throws -> Entry {
+        lock.lock(); defer { lock.unlock() }
+        guard let e = entries[name] else {
+            throw TweedieError.badInput("--sampler \(name) is unknown; valid: " + entries.keys.sorted().joined(separator: ", "))
+        }
+        return e
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import TweedieCore
+
+/// What a VP network predicts (diffusers' `prediction_type`).
+public enum PredictionType: String, CaseIterable, Sendable {
+    /// The added noise eps.
+    case epsilon
+    /// v = sqrt(abar) * eps - sqrt(1 - abar) * x0 (Salimans & Ho).
+    case vPrediction = "v_prediction"
+    /// The clean sample x0 itself.
+    case sample
+}
+
+/// Where the inference timesteps sit among the training timesteps (diffusers' `timestep_spacing`).
+public enum TimestepSpacing: String, CaseIterable, Sendable {
+    case leading, trailing, linspace
+}
+
+/// The fields of a diffusers `scheduler_config.json` the engine uses. Absent keys take the defaults of the class
+/// named in `_class_name` (DDIM/DDPM: leading spacing and clip_sample on; other classes: linspace, no clipping).
+public struct SchedulerConfig: Equatable, Sendable {
+    public var className: String?
+    public var numTrainTimesteps = 1000
+    public var betaStart = 0.0001
+    public var betaEnd = 0.02
+    public var betaSchedule = BetaSchedule.linear
+    /// Explicit training betas (`trained_betas`), overriding the schedule when present.
+    public var trainedBetas: [Double]?
+    public var predictionType = PredictionType.epsilon
+    public var timestepSpacing = TimestepSpacing.leading
+    public var stepsOffset = 0
+    public var clipSample = false
+    public var clipSampleRange = 1.0
+    /// DDIM: whether the step past t = 0 lands on abar = 1 (sigma 0) or on abar_0.
+    public var setAlphaToOne = true
+    public var useKarrasSigmas = false
+    public var useExponentialSigmas = false
+    /// "zero" or "sigma_min": the last sigma of Euler/DPM-Solver schedules.
+    public var finalSigmaIsZero = true
+    /// diffusers' `variance_type` (e.g. "fixed_small", "learned_range"); learned ranges mean a learned-sigma model.
+    public var varianceType: String?
+
+    /// Defaults of diffusers' DDPMScheduler.
+    public init() {}
+
+    /// Reads a scheduler_config.json; wrong-typed or unknown values are `badInput` naming the file and key.
+    public init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TweedieError.badInput("\(path): cannot read scheduler config")
+        }
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw TweedieError.badInput("\(path): not valid JSON (\(error.localizedDescription))")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw TweedieError.badInput("\(path): top level is not a JSON object")
+        }
+        try self.init(dictionary: dict, source: path)
+    }
+
+    /// Reads the fields from a decoded JSON object; `source` names it in errors.
+    public init(dictionary d: [String: Any], source: String = "scheduler_config.json") throws {
+        let r = JSONFields(d, source: source)
+        className = try r.string("_class_name")
+        let discrete = ["DDIMScheduler", "DDPMScheduler", "PNDMScheduler"].contains(className ?? "DDPMScheduler")
+        numTrainTimesteps = try r.int("num_train_timesteps") ?? 1000
+        guard numTrainTimesteps >= 2 else {
+            throw TweedieError.badInput("\(source): num_train_timesteps must be at least 2, got \(numTrainTimesteps)")
+        }
+        betaStart = try r.double("beta_start") ?? 0.0001
+        betaEnd = try r.double("beta_end") ?? 0.02
+        betaSchedule = try r.enumValue("beta_schedule", BetaSchedule.self) ?? .linear
+        trainedBetas = try r.doubles("trained_betas")
+        if let tb = trainedBetas, tb.count != numTrainTimesteps {
+            throw TweedieError.badInput("\(source): trained_betas has \(tb.count) values, num_train_timesteps is \(numTrainTimesteps)")
+        }
+        predictionType = try r.enumValue("prediction_type", PredictionType.self) ?? .epsilon
+        timestepSpacing = try r.enumValue("timestep_spacing", TimestepSpacing.self) ?? (discrete ? .leading : .linspace)
+        stepsOffset = try r.int("steps_offset") ?? 0
+        clipSample = try r.bool("clip_sample") ?? ["DDIMScheduler", "DDPMScheduler"].contains(className ?? "DDPMScheduler")
+        clipSampleRange = try r.double("clip_sample_range") ?? 1.0
+        setAlphaToOne = try r.bool("set_alpha_to_one") ?? true
+        useKarrasSigmas = try r.bool("use_karras_sigmas") ?? false
+        useExponentialSigmas = try r.bool("use_exponential_sigmas") ?? false
+        if let f = try r.string("final_sigmas_type") {
+            guard f == "zero" || f == "sigma_min" else {
+                throw TweedieError.badInput("\(source): final_sigmas_type must be zero or sigma_min, got \(f)")
+            }
+            finalSigmaIsZero = f == "zero"
+        }
+        varianceType = try r.string("variance_type")
+        if try r.bool("rescale_betas_zero_snr") == true {
+            throw TweedieError.badInput("\(source): rescale_betas_zero_snr is not supported")
+        }
+        if try r.bool("thresholding") == true {
+            throw TweedieError.badInput("\(source): thresholding (dynamic) is not supported")
+        }
+    }
+}
+
+/// Typed, optional access to JSON fields with errors naming the source and key (null counts as absent).
+struct JSONFields {
+    let d: [String: Any]
+    let source: String
+    init(_ d: [String: Any], source: String) { self.d = d; self.source = source }
+
+    private func value(_ key: String) -> Any? {
+        guard let v = d[key], !(v is NSNull) else { return nil }
+        return v
+    }
+    private func wrong(_ key: String, _ what: String) -> TweedieError {
+        TweedieError.badInput("\(source): key \(key) must be \(what), got \(String(describing: d[key]!))")
+    }
+    func string(_ key: String) throws -> String? {
+        guard let v = value(key) else { return nil }
+        guard let s = v as? String else { throw wrong(key, "a string") }
+        return s
+    }
+    func number(_ key: String) throws -> NSNumber? {
+        guard let v = value(key) else { return nil }
+        guard let n = v as? NSNumber, !isJSONBool(n) else { throw wrong(key, "a number") }
+        return n
+    }
+    func int(_ key: String) throws -> Int? {
+        guard let n = try number(key) else { return nil }
+        guard n.doubleValue == n.doubleValue.rounded() else { throw wrong(key, "an integer") }
+        return n.intValue
+    }
+    func double(_ key: String) throws -> Double? { try number(key)?.doubleValue }
+    func bool(_ key: String) throws -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard let n = v as? NSNumber, isJSONBool(n) else { throw wrong(key, "true or false") }
+        return n.boolValue
+    }
+    func doubles(_ key: String) throws -> [Double]? {
+        guard let v = value(key) else { return nil }
+        guard let a = v as? [Any] else { throw wrong(key, "a list of numbers") }
+        return try a.map {
+            guard let n = $0 as? NSNumber else { throw wrong(key, "a list of numbers") }
+            return n.doubleValue
+        }
+    }
+    func enumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E? where E.RawValue == String {
+        guard let s = try string(key) else { return nil }
+        guard let e = E(rawValue: s) else {
+            throw TweedieError.badInput("\(source): key \(key) = \(s) is not one of "
+                                        + E.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return e
+    }
+}
+
+/// JSONSerialization decodes true/false as char-typed NSNumbers; numbers never come out that way.
+private func isJSONBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
