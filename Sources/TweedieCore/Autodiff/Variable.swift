@@ -17,3 +17,16 @@ public struct Variable {
     /// Backpropagates from this scalar value through its tape (`tape.backward(self)`).
     public func backward() { tape.backward(self) }
 }
+
+extension Variable {
+    /// Elementwise sum of same-shape values.
+    public static func + (a: Variable, b: Variable) -> Variable { a.tape.add(a, b) }
+    /// Elementwise difference of same-shape values.
+    public static func - (a: Variable, b: Variable) -> Variable { a.tape.sub(a, b) }
+    /// Elementwise product of same-shape values.
+    public static func * (a: Variable, b: Variable) -> Variable { a.tape.mul(a, b) }
+    /// Multiplication by a constant.
+    public static func * (a: Variable, s: Float) -> Variable { a.tape.scale(a, s) }
+    /// Multiplication by a constant.
+    public static func * (s: Float, a: Variable) -> Variable { a.tape.scale(a, s) }
+}
