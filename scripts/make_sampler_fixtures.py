@@ -145,7 +145,11 @@ def run(scheduler_cls, module, config, steps, seed, space, step_kwargs=None, set
             inp = sched.scale_model_input(latents, t)
             out = analytic_net(inp, t)
             latents = sched.step(out, t, latents, generator=gen, **(step_kwargs or {})).prev_sample
-    return {"config": config, "steps": steps, "seed": seed, "shape": SHAPE, "space": space,
+    # Strict JSON has no infinities (lambda_min_clipped = -inf): such fields are left out.
+    full = {"_class_name": scheduler_cls.__name__,
+            **{k: v for k, v in dict(sched.config).items()
+               if not k.startswith("_") and not (isinstance(v, float) and not math.isfinite(v))}}
+    return {"config": full, "steps": steps, "seed": seed, "shape": SHAPE, "space": space,
             "timesteps": floats(sched.timesteps.float()),
             "sigmas": floats(sched.sigmas) if hasattr(sched, "sigmas") else None,
             "initial": initial, "noise": rec.draws, "final": floats(latents)}
@@ -182,7 +186,7 @@ def trajectories_fixture():
 def dump(name, obj):
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
-        json.dump(obj, f, separators=(",", ":"))
+        json.dump(obj, f, separators=(",", ":"), allow_nan=False)
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
