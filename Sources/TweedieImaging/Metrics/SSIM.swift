@@ -13,8 +13,8 @@ extension ImageMetrics {
 
     /// Mean structural similarity (Wang et al. 2004) with Gaussian weighting, matching
     /// `skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-    /// data_range=dataRange)` on float64 data: K1 = 0.01, K2 = 0.03, Gaussian filtering with 'reflect' borders,
-    /// the SSIM map cropped by the 5-pixel window radius and averaged. The last two axes are H and W; every
+    /// data_range=dataRange)` on float64 data: K1 = 0.01, K2 = 0.03, population covariances, the SSIM map
+    /// cropped by the 5-pixel window radius and averaged. The last two axes are H and W; every
     /// leading index (batch, channel) is one plane, and the result is the mean over planes (skimage's
     /// `channel_axis` average). Planes must be at least 11x11.
     public static func ssim(_ a: Tensor, _ b: Tensor, dataRange: Double) throws -> Double {
@@ -52,65 +52,65 @@ extension ImageMetrics {
         return phi.map { $0 / total }
     }
 
-    /// SSIM map of one plane averaged over the interior that the window fits in.
+    /// SSIM map of one plane averaged over the interior that the window fits in. Only that interior is
+    /// filtered: its windows never reach past the plane, so skimage's 'reflect' border rule cannot affect the
+    /// mean. The Gaussian is separable: first along H (as scipy's `gaussian_filter` does), then along W, with
+    /// symmetric taps paired as scipy's `correlate1d` pairs them. Products are formed in Double, exactly as
+    /// skimage's float64 `im1 * im1` arrays are.
     private static func planeSSIM(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, h: Int, w: Int,
                                   kernel: [Double], c1: Double, c2: Double) -> Double {
-        let n = h * w
-        var inputs = [[Double]](repeating: [Double](repeating: 0, count: n), count: 5)
-        for i in 0..<n {
-            let (xi, yi) = (Double(x[i]), Double(y[i]))
-            inputs[0][i] = xi
-            inputs[1][i] = yi
-            inputs[2][i] = xi * xi
-            inputs[3][i] = yi * yi
-            inputs[4][i] = xi * yi
-        }
-        var tmp = [Double](repeating: 0, count: n)
-        let maps = inputs.map { src -> [Double] in
-            var dst = [Double](repeating: 0, count: n)
-            gaussianFilter(src, &dst, &tmp, h: h, w: w, kernel: kernel)
-            return dst
-        }
-        let (ux, uy, uxx, uyy, uxy) = (maps[0], maps[1], maps[2], maps[3], maps[4])
         let r = ssimRadius
+        let rows = h - 2 * r, cols = w - 2 * r
+        // Vertical pass into five [rows, w] moment maps: x, y, x², y², xy.
+        let tmp = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5 * rows * w)
+        defer { tmp.deallocate() }
+        let m = rows * w
+        kernel.withUnsafeBufferPointer { k in
+            for row in 0..<rows {
+                let centre = (row + r) * w
+                for col in 0..<w {
+                    let xc = Double(x[centre + col]), yc = Double(y[centre + col])
+                    var sx = xc * k[r], sy = yc * k[r], sxx = xc * xc * k[r], syy = yc * yc * k[r]
+                    var sxy = xc * yc * k[r]
+                    for j in 1...r {
+                        let up = centre - j * w + col, down = centre + j * w + col
+                        let (xu, xd, yu, yd) = (Double(x[up]), Double(x[down]), Double(y[up]), Double(y[down]))
+                        let kj = k[r + j]
+                        sx += (xu + xd) * kj
+                        sy += (yu + yd) * kj
+                        sxx += (xu * xu + xd * xd) * kj
+                        syy += (yu * yu + yd * yd) * kj
+                        sxy += (xu * yu + xd * yd) * kj
+                    }
+                    let o = row * w + col
+                    tmp[o] = sx
+                    tmp[m + o] = sy
+                    tmp[2 * m + o] = sxx
+                    tmp[3 * m + o] = syy
+                    tmp[4 * m + o] = sxy
+                }
+            }
+        }
+        // Horizontal pass over the interior columns, folded straight into the SSIM formula.
         var sum = 0.0
-        for row in r..<(h - r) {
-            for col in r..<(w - r) {
-                let i = row * w + col
-                let vx = uxx[i] - ux[i] * ux[i], vy = uyy[i] - uy[i] * uy[i], vxy = uxy[i] - ux[i] * uy[i]
-                let a1 = 2 * ux[i] * uy[i] + c1, a2 = 2 * vxy + c2
-                let b1 = ux[i] * ux[i] + uy[i] * uy[i] + c1, b2 = vx + vy + c2
-                sum += (a1 * a2) / (b1 * b2)
-            }
-        }
-        return sum / Double((h - 2 * r) * (w - 2 * r))
-    }
-
-    /// Separable Gaussian filter with scipy.ndimage's 'reflect' border (d c b a | a b c d | d c b a), first along
-    /// H then along W as `gaussian_filter` does; the symmetric taps are paired the way scipy's correlate1d pairs
-    /// them. Requires both sides to exceed the radius, which the 11x11 minimum guarantees.
-    private static func gaussianFilter(_ src: [Double], _ dst: inout [Double], _ tmp: inout [Double],
-                                       h: Int, w: Int, kernel: [Double]) {
-        let r = ssimRadius
-        func reflect(_ i: Int, _ n: Int) -> Int { i < 0 ? -i - 1 : (i >= n ? 2 * n - i - 1 : i) }
-        for row in 0..<h {
-            for col in 0..<w {
-                var acc = src[row * w + col] * kernel[r]
-                for k in 1...r {
-                    acc += (src[reflect(row - k, h) * w + col] + src[reflect(row + k, h) * w + col]) * kernel[r + k]
+        kernel.withUnsafeBufferPointer { k in
+            for row in 0..<rows {
+                for col in r..<(r + cols) {
+                    let c = row * w + col
+                    func filtered(_ map: Int) -> Double {
+                        let base = map * m + c
+                        var acc = tmp[base] * k[r]
+                        for j in 1...r { acc += (tmp[base - j] + tmp[base + j]) * k[r + j] }
+                        return acc
+                    }
+                    let (ux, uy, uxx, uyy, uxy) = (filtered(0), filtered(1), filtered(2), filtered(3), filtered(4))
+                    let vx = uxx - ux * ux, vy = uyy - uy * uy, vxy = uxy - ux * uy
+                    let a1 = 2 * ux * uy + c1, a2 = 2 * vxy + c2
+                    let b1 = ux * ux + uy * uy + c1, b2 = vx + vy + c2
+                    sum += (a1 * a2) / (b1 * b2)
                 }
-                tmp[row * w + col] = acc
             }
         }
-        for row in 0..<h {
-            let base = row * w
-            for col in 0..<w {
-                var acc = tmp[base + col] * kernel[r]
-                for k in 1...r {
-                    acc += (tmp[base + reflect(col - k, w)] + tmp[base + reflect(col + k, w)]) * kernel[r + k]
-                }
-                dst[base + col] = acc
-            }
-        }
+        return sum / Double(rows * cols)
     }
 }
