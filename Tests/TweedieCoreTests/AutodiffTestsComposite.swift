@@ -73,8 +73,10 @@ final class AutodiffCompositeTests: XCTestCase {
 
     func testAttentionBlock() {
         let inputs = attentionBlockInputs(seed: 300)
-        checkGradients("attention block", inputs, elementwiseLimit: 40, attentionBlock)
-        // Softmax ignores a shift shared by all keys, so the key bias gets (numerically) no gradient.
+        // Softmax ignores a shift shared by all keys, so the key bias (input 6) has an exactly zero gradient: it
+        // is checked for that below rather than against rounding noise.
+        checkGradients("attention block", inputs, differentiable: inputs.indices.map { $0 != 6 }, elementwiseLimit: 40,
+                       attentionBlock)
         let tape = Tape()
         let leaves = inputs.map { tape.leaf($0, requiresGrad: true) }
         let g = tape.gradients(of: tape.sum(tape.silu(attentionBlock(tape, leaves))), wrt: [leaves[6], leaves[4]])
