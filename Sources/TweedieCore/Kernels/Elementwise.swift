@@ -1,0 +1,39 @@
+/// Elementwise a + b of two tensors with the same shape.
+public func add(_ a: Tensor, _ b: Tensor) -> Tensor { zipElements(a, b, "add") { $0 + $1 } }
+
+/// Elementwise a − b of two tensors with the same shape.
+public func sub(_ a: Tensor, _ b: Tensor) -> Tensor { zipElements(a, b, "sub") { $0 - $1 } }
+
+/// Elementwise a · b of two tensors with the same shape.
+public func mul(_ a: Tensor, _ b: Tensor) -> Tensor { zipElements(a, b, "mul") { $0 * $1 } }
+
+/// Every element multiplied by `s`.
+public func scale(_ x: Tensor, _ s: Float) -> Tensor { mapElements(x) { $0 * s } }
+
+extension Tensor {
+    /// Elementwise sum of same-shape tensors.
+    public static func + (a: Tensor, b: Tensor) -> Tensor { add(a, b) }
+    /// Elementwise difference of same-shape tensors.
+    public static func - (a: Tensor, b: Tensor) -> Tensor { sub(a, b) }
+    /// Elementwise product of same-shape tensors.
+    public static func * (a: Tensor, b: Tensor) -> Tensor { mul(a, b) }
+    /// Every element multiplied by a scalar.
+    public static func * (x: Tensor, s: Float) -> Tensor { scale(x, s) }
+}
+
+/// Applies `f` pairwise to two same-shape tensors, in parallel chunks.
+@inline(__always)
+func zipElements(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Float) -> Tensor {
+    precondition(a.shape == b.shape, "\(op): shapes \(a.shape) and \(b.shape) differ")
+    return Tensor(shape: a.shape) { out in
+        guard let po = out.baseAddress else { return }
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let x = pa.baseAddress!, y = pb.baseAddress!
+                parallelChunks(a.count) { range in
+                    for i in range { po[i] = f(x[i], y[i]) }
+                }
+            }
+        }
+    }
+}

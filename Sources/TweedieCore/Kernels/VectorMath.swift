@@ -1,0 +1,127 @@
+// Internal building blocks shared by the kernels: a branch-free exp the loop vectoriser can widen, and
+// SIMD reductions (Float lanes, Double across chunks) for norms and softmax.
+
+/// exp(x) in Float32 without a libm call, so loops that use it vectorise. Cephes' expf polynomial
+/// (about 2 ulp). Arguments are clamped to [-87.3, 88]: below, the result is the smallest normal
+/// (≈1.2e-38) instead of a subnormal; above, a finite 1.65e38 instead of infinity — callers only use
+/// it where such values are equivalent (softmax weights, sigmoid denominators).
+@inline(__always)
+func expApprox(_ x: Float) -> Float {
+    let xc = min(max(x, -87.3), 88.0)
+    // Round x·log2(e) to an integer with the 1.5·2^23 trick: its low mantissa bits then hold n.
+    let magic: Float = 12_582_912
+    let t = xc * 1.442_695_04 + magic
+    let n = t - magic
+    // r = x − n·ln2, ln2 split in two so the product is exact in the high part.
+    var r = xc - n * 0.693_359_375
+    r = r + n * 2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_950_7e-3
+    p = p * r + 8.333_451_907_3e-3
+    p = p * r + 4.166_579_589_4e-2
+    p = p * r + 1.666_666_545_9e-1
+    p = p * r + 5.000_000_120_1e-1
+    let y = p * (r * r) + r + 1
+    let bits = (t.bitPattern &- magic.bitPattern &+ 127) &<< 23
+    return y * Float(bitPattern: bits)
+}
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Chunk length over which Float lanes accumulate before the partial sum moves into a Double.
+let reductionChunk = 2048
+
+/// Sum of `n` floats: Float SIMD lanes inside chunks, Double across chunks (accurate for long rows).
+func sumFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+    sumDeviations(p, n, from: 0)
+}
+
+/// Mean of `n ≥ 1` floats. The sum runs over x − x₀ (x₀ the first element) so the Float lanes see the
+/// spread of the data rather than its offset: a block near 1000 would otherwise lose digits in the lanes.
+func meanFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
+    Double(p[0]) + sumDeviations(p, n, from: p[0]) / Double(n)
+}
+
+/// Σ (x − pivot) over `n` floats, accumulated like `sumFloats`.
+func sumDeviations(_ p: UnsafePointer<Float>, _ n: Int, from pivot: Float) -> Double {
+    var total = 0.0
+    var start = 0
+    let c = SIMD8<Float>(repeating: pivot)
+    while start < n {
+        let end = min(n, start + reductionChunk)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var i = start
+        while i + 16 <= end {
+            a0 += load8(p + i) - c
+            a1 += load8(p + i + 8) - c
+            i += 16
+        }
+        var s = (a0 + a1).sum()
+        while i < end { s += p[i] - pivot; i += 1 }
+        total += Double(s)
+        start = end
+    }
+    return total
+}
+
+/// Σ (x − mean)² over `n` floats, accumulated like `sumFloats`.
+func sumSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, mean: Float) -> Double {
+    var total = 0.0
+    var start = 0
+    let m = SIMD8<Float>(repeating: mean)
+    while start < n {
+        let end = min(n, start + reductionChunk)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var i = start
+        while i + 16 <= end {
+            let d0 = load8(p + i) - m, d1 = load8(p + i + 8) - m
+            a0 += d0 * d0
+            a1 += d1 * d1
+            i += 16
+        }
+        var s = (a0 + a1).sum()
+        while i < end { let d = p[i] - mean; s += d * d; i += 1 }
+        total += Double(s)
+        start = end
+    }
+    return total
+}
+
+/// Largest of `n ≥ 1` floats. Eight independent scalar maxima: the stdlib's SIMD pointwiseMax is not
+/// inlined and the vectoriser will not widen a max reduction on its own.
+func maxFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var i = 0
+    var m = -Float.infinity
+    if n >= 8 {
+        var (m0, m1, m2, m3, m4, m5, m6, m7) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
+        i = 8
+        while i + 8 <= n {
+            m0 = max(m0, p[i]); m1 = max(m1, p[i + 1]); m2 = max(m2, p[i + 2]); m3 = max(m3, p[i + 3])
+            m4 = max(m4, p[i + 4]); m5 = max(m5, p[i + 5]); m6 = max(m6, p[i + 6]); m7 = max(m7, p[i + 7])
+            i += 8
+        }
+        m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    }
+    while i < n { m = max(m, p[i]); i += 1 }
+    return m
+}
+
+/// y = (x − c)·a + b over `n` floats (the fused normalisation and affine of the norms).
+@inline(__always)
+func centredAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                   _ c: Float, _ a: Float, _ b: Float) {
+    for i in 0..<n { y[i] = (x[i] - c) * a + b }
+}
+
+/// Splits `count` elements into pieces big enough to be worth a thread, and runs `body(range)` over them.
+func parallelChunks(_ count: Int, minChunk: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+    let pieces = max(1, min(Runtime.threads * 4, count / minChunk))
+    if pieces == 1 {
+        body(0..<count)
+        return
+    }
+    parallelFor(pieces) { k in body((count * k / pieces)..<(count * (k + 1) / pieces)) }
+}

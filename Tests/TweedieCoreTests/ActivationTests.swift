@@ -1,0 +1,40 @@
+import XCTest
+import TweedieCore
+import Foundation
+
+final class ActivationTests: XCTestCase {
+    /// Grid over [-12, 12] plus extremes, in a length that leaves a remainder after any vector width.
+    private let inputs: Tensor = {
+        var v = (0..<1003).map { Float($0) / 1002 * 24 - 12 }
+        v += [0, -0.0, 1e-6, -1e-6, 30, -30, 90, -90, 200, -200]
+        return Tensor(shape: [v.count], data: v)
+    }()
+
+    func testSilu() {
+        let expected = inputs.data.map { v -> Double in let x = Double(v); return x / (1 + exp(-x)) }
+        assertClose(silu(inputs), expected, shape: inputs.shape, "silu")
+    }
+
+    func testExactGelu() {
+        let expected = inputs.data.map { v -> Double in let x = Double(v); return 0.5 * x * erfc(-x / 2.0.squareRoot()) }
+        assertClose(gelu(inputs), expected, shape: inputs.shape, "gelu exact")
+    }
+
+    func testTanhGelu() {
+        let expected = inputs.data.map { v -> Double in
+            let x = Double(v)
+            return 0.5 * x * (1 + tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x)))
+        }
+        assertClose(gelu(inputs, approximate: true), expected, shape: inputs.shape, "gelu tanh")
+    }
+
+    func testActivationsKeepShapeAndRunInParallelChunks() {
+        let x = randomTensor([3, 50_000], seed: 1, range: 6)
+        let y = silu(x)
+        XCTAssertEqual(y.shape, [3, 50_000])
+        for i in stride(from: 0, to: x.count, by: 997) {
+            let v = Double(x.data[i])
+            XCTAssertEqual(Double(y.data[i]), v / (1 + exp(-v)), accuracy: 1e-5 * abs(v) + 1e-6)
+        }
+    }
+}

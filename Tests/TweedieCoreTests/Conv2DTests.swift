@@ -1,0 +1,68 @@
+import XCTest
+import TweedieCore
+
+final class Conv2DTests: XCTestCase {
+    /// Direct sliding-window convolution in Float64, with Σ|term| of each output.
+    private func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int,
+                           padding: Int) -> ([Double], [Double], [Int]) {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+        let ho = (h + 2 * padding - kh) / stride + 1, wo = (wd + 2 * padding - kw) / stride + 1
+        var y = [Double](repeating: 0, count: n * o * ho * wo), mag = y
+        for bi in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
+            var s = b.map { Double($0.data[oc]) } ?? 0
+            var m = abs(s)
+            for ic in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                let t = Double(x.data[((bi * c + ic) * h + iy) * wd + ix]) * Double(w.data[((oc * c + ic) * kh + ky) * kw + kx])
+                s += t
+                m += abs(t)
+            } } }
+            y[((bi * o + oc) * ho + oy) * wo + ox] = s
+            mag[((bi * o + oc) * ho + oy) * wo + ox] = m
+        } } } }
+        return (y, mag, [n, o, ho, wo])
+    }
+
+    private func check(n: Int, c: Int, h: Int, w: Int, o: Int, kh: Int, kw: Int, stride: Int, padding: Int,
+                       bias: Bool, seed: UInt64, line: UInt = #line) {
+        let x = randomTensor([n, c, h, w], seed: seed)
+        let weight = randomTensor([o, c, kh, kw], seed: seed + 1)
+        let b = bias ? randomTensor([o], seed: seed + 2) : nil
+        let (expected, magnitudes, shape) = reference(x, weight, b, stride: stride, padding: padding)
+        let y = conv2d(x, weight: weight, bias: b, stride: stride, padding: padding)
+        assertClose(y, expected, shape: shape, magnitudes: magnitudes,
+                    "conv \(kh)x\(kw) stride \(stride) padding \(padding) on \(x.shape)", line: line)
+    }
+
+    func testKernel3Padding1() {
+        check(n: 2, c: 3, h: 7, w: 6, o: 4, kh: 3, kw: 3, stride: 1, padding: 1, bias: true, seed: 10)
+    }
+
+    func testKernel3Stride2() {
+        check(n: 2, c: 5, h: 8, w: 7, o: 3, kh: 3, kw: 3, stride: 2, padding: 1, bias: true, seed: 20)
+        check(n: 1, c: 2, h: 9, w: 9, o: 2, kh: 3, kw: 3, stride: 2, padding: 0, bias: false, seed: 25)
+    }
+
+    func testPointwiseConvolutions() {
+        check(n: 2, c: 6, h: 5, w: 3, o: 7, kh: 1, kw: 1, stride: 1, padding: 0, bias: true, seed: 30)
+        check(n: 2, c: 6, h: 5, w: 3, o: 7, kh: 1, kw: 1, stride: 1, padding: 0, bias: false, seed: 35)
+        check(n: 1, c: 4, h: 6, w: 5, o: 2, kh: 1, kw: 1, stride: 2, padding: 0, bias: true, seed: 40)
+    }
+
+    func testNonSquareKernelsAndWidePadding() {
+        check(n: 1, c: 3, h: 6, w: 9, o: 2, kh: 3, kw: 2, stride: 1, padding: 1, bias: true, seed: 50)
+        check(n: 2, c: 2, h: 5, w: 4, o: 3, kh: 5, kw: 5, stride: 1, padding: 2, bias: true, seed: 60)
+        check(n: 1, c: 1, h: 3, w: 3, o: 1, kh: 3, kw: 3, stride: 3, padding: 3, bias: false, seed: 70)
+    }
+
+    func testPatchifyConvolution() {
+        // DiT patch embedding: kernel = stride = patch size.
+        check(n: 2, c: 4, h: 8, w: 8, o: 6, kh: 2, kw: 2, stride: 2, padding: 0, bias: true, seed: 80)
+    }
+
+    func testManyChannels() {
+        check(n: 2, c: 32, h: 9, w: 10, o: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true, seed: 90)
+    }
+}
