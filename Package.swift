@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "TweedieModelsTests", dependencies: ["TweedieModels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TweedieSamplersTests", dependencies: ["TweedieSamplers", "TweedieModels"]),
-        .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"]),
+        .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
     ]
 )
