@@ -34,7 +34,8 @@ let package = Package(
         .testTarget(name: "TweedieCoreTests", dependencies: ["TweedieCore"]),
         .testTarget(name: "TweedieModelsTests", dependencies: ["TweedieModels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "TweedieSamplersTests", dependencies: ["TweedieSamplers", "TweedieModels"]),
+        .testTarget(name: "TweedieSamplersTests", dependencies: ["TweedieSamplers", "TweedieModels"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
     ]
