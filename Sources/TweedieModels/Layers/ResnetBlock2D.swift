@@ -1,0 +1,89 @@
+import TweedieCore
+
+/// diffusers' ResnetBlock2D: norm1 -> act -> [resample] -> conv1 -> time conditioning -> norm2 -> act -> conv2,
+/// plus the (optionally 1x1-projected, equally resampled) input, divided by `output_scale_factor`.
+public struct ResnetBlock2D {
+    /// How the time embedding enters: added before norm2 ("default") or as scale/shift after it ("scale_shift").
+    public enum TimeConditioning: String { case `default`, scaleShift = "scale_shift" }
+    /// Resampling inside the block (diffusers' `up=True` / `down=True` without an FIR kernel).
+    public enum Resample { case none, up, down }
+
+    let norm1: GroupNorm
+    let conv1: Conv2d
+    let timeProj: Linear?
+    let norm2: GroupNorm
+    let conv2: Conv2d
+    let shortcut: Conv2d?
+    let act: Activation
+    let conditioning: TimeConditioning
+    let resample: Resample
+    let outputScale: Float
+
+    /// Static settings shared by the resnets of one network.
+    public struct Settings {
+        var groups: Int
+        var eps: Float
+        var act: Activation
+        var conditioning: TimeConditioning
+        /// Width of the time embedding, nil for the VAE's unconditioned resnets.
+        var tembChannels: Int?
+        var outputScale: Float = 1
+    }
+
+    /// Loads the block at `prefix` mapping `inChannels` to `outChannels`.
+    public init(_ store: WeightStore, _ prefix: String, in inChannels: Int, out outChannels: Int,
+                settings s: Settings, resample: Resample = .none) throws {
+        norm1 = try GroupNorm(store, prefix + ".norm1", channels: inChannels, groups: s.groups, eps: s.eps)
+        conv1 = try Conv2d(store, prefix + ".conv1", in: inChannels, out: outChannels, kernel: 3, padding: 1)
+        if let t = s.tembChannels {
+            let width = s.conditioning == .scaleShift ? 2 * outChannels : outChannels
+            timeProj = try Linear(store, prefix + ".time_emb_proj", in: t, out: width)
+        } else {
+            timeProj = nil
+        }
+        norm2 = try GroupNorm(store, prefix + ".norm2", channels: outChannels, groups: s.groups, eps: s.eps)
+        conv2 = try Conv2d(store, prefix + ".conv2", in: outChannels, out: outChannels, kernel: 3, padding: 1)
+        shortcut = inChannels != outChannels
+            ? try Conv2d(store, prefix + ".conv_shortcut", in: inChannels, out: outChannels, kernel: 1) : nil
+        act = s.act
+        conditioning = s.conditioning
+        self.resample = resample
+        outputScale = s.outputScale
+    }
+
+    /// x [N, Cin, H, W]; `activatedTemb` is act(temb) [N, T] (shared by all resnets of a network, so it is
+    /// computed once by the caller), nil when the block has no time projection.
+    public func callAsFunction(_ x: Tensor, activatedTemb: Tensor?) -> Tensor {
+        var input = x
+        var h = act(norm1(x))
+        switch resample {
+        case .none: break
+        case .up:
+            input = upsampleNearest2x(input)
+            h = upsampleNearest2x(h)
+        case .down:
+            input = avgPool2d(input, kernel: 2)
+            h = avgPool2d(h, kernel: 2)
+        }
+        h = conv1(h)
+        var t: Tensor? = nil
+        if let timeProj {
+            guard let activatedTemb else { preconditionFailure("ResnetBlock2D: time embedding missing") }
+            t = timeProj(activatedTemb)
+        }
+        switch conditioning {
+        case .default:
+            if let t { h = addChannelBias(h, t) }
+            h = norm2(h)
+        case .scaleShift:
+            h = norm2(h)
+            if let t {
+                let parts = chunk(t, 2, axis: 1)
+                h = scaleShiftChannels(h, scale: parts[0], shift: parts[1])
+            }
+        }
+        h = conv2(act(h))
+        if let shortcut { input = shortcut(input) }
+        return addDivided(input, h, divisor: outputScale)
+    }
+}

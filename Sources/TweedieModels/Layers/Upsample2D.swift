@@ -1,0 +1,14 @@
+import TweedieCore
+
+/// diffusers' Upsample2D with a convolution: nearest-neighbour 2x, then a 3x3 convolution with padding 1.
+public struct Upsample2D {
+    let conv: Conv2d
+
+    /// Loads `<prefix>.conv` mapping `channels` to `outChannels`.
+    public init(_ store: WeightStore, _ prefix: String, channels: Int, outChannels: Int) throws {
+        conv = try Conv2d(store, prefix + ".conv", in: channels, out: outChannels, kernel: 3, padding: 1)
+    }
+
+    /// x [N, C, H, W] -> [N, C', 2H, 2W].
+    public func callAsFunction(_ x: Tensor) -> Tensor { conv(upsampleNearest2x(x)) }
+}

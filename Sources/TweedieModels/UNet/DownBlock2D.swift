@@ -1,0 +1,75 @@
+import TweedieCore
+
+/// One level of the contracting path: diffusers' DownBlock2D, AttnDownBlock2D and (without time embedding)
+/// DownEncoderBlock2D. Resnets, each optionally followed by self-attention, then an optional downsampler.
+struct DownBlock2D {
+    /// How the block halves the resolution at its end.
+    enum Downsampler {
+        case none
+        case conv(Downsample2D)
+        case resnet(ResnetBlock2D)
+    }
+
+    /// Construction parameters of one block.
+    struct Spec {
+        var layers: Int
+        var inChannels: Int
+        var outChannels: Int
+        /// Channels per head for attention after each resnet; nil for blocks without attention.
+        var attentionHeadDim: Int?
+        var resnet: ResnetBlock2D.Settings
+        /// "conv" (with `downsamplePadding`), "resnet", or nil for the last block.
+        var downsample: String?
+        var downsamplePadding: Int
+    }
+
+    let resnets: [ResnetBlock2D]
+    let attentions: [SpatialSelfAttention]
+    let downsampler: Downsampler
+
+    init(_ store: WeightStore, _ prefix: String, _ spec: Spec) throws {
+        var resnets: [ResnetBlock2D] = []
+        var attentions: [SpatialSelfAttention] = []
+        for i in 0..<spec.layers {
+            let cin = i == 0 ? spec.inChannels : spec.outChannels
+            resnets.append(try ResnetBlock2D(store, "\(prefix).resnets.\(i)", in: cin, out: spec.outChannels,
+                                             settings: spec.resnet))
+            if let d = spec.attentionHeadDim {
+                attentions.append(try SpatialSelfAttention(
+                    store, "\(prefix).attentions.\(i)", channels: spec.outChannels, headDim: d,
+                    normGroups: spec.resnet.groups, eps: spec.resnet.eps, rescale: spec.resnet.outputScale))
+            }
+        }
+        switch spec.downsample {
+        case nil:
+            downsampler = .none
+        case "resnet":
+            downsampler = .resnet(try ResnetBlock2D(store, "\(prefix).downsamplers.0", in: spec.outChannels,
+                                                    out: spec.outChannels, settings: spec.resnet,
+                                                    resample: .down))
+        default:
+            downsampler = .conv(try Downsample2D(store, "\(prefix).downsamplers.0", channels: spec.outChannels,
+                                                 outChannels: spec.outChannels, padding: spec.downsamplePadding))
+        }
+        self.resnets = resnets
+        self.attentions = attentions
+    }
+
+    /// Runs the block; every resnet(+attention) output and the downsampled output are appended to `skips`
+    /// (the UNet's skip connections; the VAE encoder passes nil).
+    func callAsFunction(_ x: Tensor, activatedTemb: Tensor?, skips: inout [Tensor]) -> Tensor {
+        var h = x
+        for i in resnets.indices {
+            h = resnets[i](h, activatedTemb: activatedTemb)
+            if !attentions.isEmpty { h = attentions[i](h) }
+            skips.append(h)
+        }
+        switch downsampler {
+        case .none: return h
+        case .conv(let d): h = d(h)
+        case .resnet(let r): h = r(h, activatedTemb: activatedTemb)
+        }
+        skips.append(h)
+        return h
+    }
+}

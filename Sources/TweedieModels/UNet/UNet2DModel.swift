@@ -1,0 +1,155 @@
+import TweedieCore
+
+/// diffusers' UNet2DModel (DDPM-style pixel or latent UNet), built from its config and checkpoint.
+/// Forward: optional centring, sinusoidal time embedding -> MLP (+ class embedding), conv_in, down blocks
+/// collecting skips, mid block, up blocks consuming them, GroupNorm -> SiLU -> conv_out.
+public final class UNet2DModel: DiffusionModel {
+    /// The config the network was built from.
+    public let config: UNet2DConfig
+    public let sampleShape: [Int]
+    public var inChannels: Int { config.inChannels }
+    public var outChannels: Int { config.outChannels }
+    public let parameterCount: Int
+    /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
+    public internal(set) var folderInfo: ModelFolderInfo
+
+    private enum ClassEmbedder {
+        case none
+        case table(Tensor)
+        case timestep(TimestepMLP)
+    }
+
+    private let convIn: Conv2d
+    private let timeEmbedding: TimestepMLP
+    private let classEmbedder: ClassEmbedder
+    private let downBlocks: [DownBlock2D]
+    private let midBlock: MidBlock2D?
+    private let upBlocks: [UpBlock2D]
+    private let normOut: GroupNorm
+    private let convOut: Conv2d
+
+    /// Builds the network described by `config` from `store`; `configPath` names the config in errors.
+    public init(config c: UNet2DConfig, store: WeightStore, configPath: String) throws {
+        guard let size = c.sampleSize else {
+            throw TweedieError.badInput("\(configPath): missing required field 'sample_size'")
+        }
+        let levels = c.blockOutChannels.count
+        let factor = 1 << (levels - 1)
+        guard size.height % factor == 0, size.width % factor == 0 else {
+            throw TweedieError.badInput("\(configPath): field 'sample_size': \(size.height)x\(size.width) is not "
+                                        + "divisible by \(factor) (\(levels) resolution levels)")
+        }
+        config = c
+        sampleShape = [c.inChannels, size.height, size.width]
+        let ch0 = c.blockOutChannels[0]
+        convIn = try Conv2d(store, "conv_in", in: c.inChannels, out: ch0, kernel: 3, padding: 1)
+        timeEmbedding = try TimestepMLP(store, "time_embedding", in: ch0, hidden: c.timeEmbedDim, out: c.timeEmbedDim)
+        switch c.classEmbedding {
+        case .none: classEmbedder = .none
+        case .table(let n):
+            classEmbedder = .table(try store.tensor("class_embedding.weight", shape: [n, c.timeEmbedDim]))
+        case .timestep:
+            classEmbedder = .timestep(try TimestepMLP(store, "class_embedding", in: ch0, hidden: c.timeEmbedDim,
+                                                      out: c.timeEmbedDim))
+        }
+
+        let resnet = ResnetBlock2D.Settings(groups: c.normNumGroups, eps: c.normEps, act: c.actFn,
+                                            conditioning: c.resnetTimeScaleShift, tembChannels: c.timeEmbedDim)
+        var down: [DownBlock2D] = []
+        var channels = ch0
+        for (i, type) in c.downBlockTypes.enumerated() {
+            let out = c.blockOutChannels[i]
+            let isLast = i == levels - 1
+            let attention = type == .attention
+            let spec = DownBlock2D.Spec(
+                layers: c.layersPerBlock, inChannels: channels, outChannels: out,
+                attentionHeadDim: attention ? (c.attentionHeadDim ?? out) : nil, resnet: resnet,
+                downsample: isLast ? nil : (attention ? c.downsampleType : "conv"),
+                downsamplePadding: c.downsamplePadding)
+            down.append(try DownBlock2D(store, "down_blocks.\(i)", spec))
+            channels = out
+        }
+        downBlocks = down
+
+        let deepest = c.blockOutChannels[levels - 1]
+        if c.hasMidBlock {
+            var midResnet = resnet
+            midResnet.outputScale = c.midBlockScaleFactor
+            midBlock = try MidBlock2D(store, "mid_block", channels: deepest, resnet: midResnet,
+                                      attentionHeadDim: c.addAttention ? (c.attentionHeadDim ?? deepest) : nil,
+                                      attentionGroups: c.midAttentionGroups)
+        } else {
+            midBlock = nil
+        }
+
+        let reversed = Array(c.blockOutChannels.reversed())
+        var up: [UpBlock2D] = []
+        var prev = reversed[0]
+        for (i, type) in c.upBlockTypes.enumerated() {
+            let out = reversed[i]
+            let isLast = i == levels - 1
+            let attention = type == .attention
+            let spec = UpBlock2D.Spec(
+                layers: c.layersPerBlock + 1, inChannels: reversed[min(i + 1, levels - 1)], outChannels: out,
+                prevOutputChannels: prev, takesSkips: true,
+                attentionHeadDim: attention ? (c.attentionHeadDim ?? out) : nil, resnet: resnet,
+                upsample: isLast ? nil : (attention ? c.upsampleType : "conv"))
+            up.append(try UpBlock2D(store, "up_blocks.\(i)", spec))
+            prev = out
+        }
+        upBlocks = up
+
+        normOut = try GroupNorm(store, "conv_norm_out", channels: ch0, groups: c.normNumGroups, eps: c.normEps)
+        convOut = try Conv2d(store, "conv_out", in: ch0, out: c.outChannels, kernel: 3, padding: 1)
+        parameterCount = store.parameterCount
+        folderInfo = ModelFolderInfo(className: "UNet2DModel", store: store)
+    }
+
+    /// Class labels run through a table of this size; a timestep-style class embedding takes any label >= 0
+    /// (reported as Int.max).
+    public var numClassEmbeds: Int? {
+        switch config.classEmbedding {
+        case .none: return nil
+        case .table(let n): return n
+        case .timestep: return Int.max
+        }
+    }
+
+    public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
+        let name = "UNet2DModel"
+        let t = try ForwardInputs.timesteps(sample, timesteps, channels: config.inChannels, model: name)
+        let n = sample.shape[0]
+        let factor = 1 << (config.blockOutChannels.count - 1)
+        guard sample.shape[2] % factor == 0, sample.shape[3] % factor == 0 else {
+            throw TweedieError.badInput("\(name): sample size \(sample.shape[2])x\(sample.shape[3]) is not "
+                                        + "divisible by \(factor)")
+        }
+        let ch0 = config.blockOutChannels[0]
+        func sinusoid(_ values: [Float]) -> Tensor {
+            timestepEmbedding(values, dim: ch0, flipSinToCos: config.flipSinToCos,
+                              downscaleFreqShift: config.freqShift)
+        }
+        var emb = timeEmbedding(sinusoid(t))
+        switch classEmbedder {
+        case .none:
+            if classLabels != nil {
+                throw TweedieError.badInput("\(name): class labels given to an unconditional model")
+            }
+        case .table(let table):
+            let labels = try ForwardInputs.labels(classLabels, batch: n, count: table.shape[0], model: name)
+            emb = add(emb, embedding(labels, table: table))
+        case .timestep(let mlp):
+            let labels = try ForwardInputs.labels(classLabels, batch: n, count: nil, model: name)
+            emb = add(emb, mlp(sinusoid(labels.map { Float($0) })))
+        }
+        let temb = config.actFn(emb)
+
+        var h = config.centerInputSample ? sub(scale(sample, 2), Tensor(shape: sample.shape, repeating: 1)) : sample
+        h = convIn(h)
+        var skips: [Tensor] = [h]
+        for block in downBlocks { h = block(h, activatedTemb: temb, skips: &skips) }
+        if let midBlock { h = midBlock(h, activatedTemb: temb) }
+        for block in upBlocks { h = block(h, activatedTemb: temb, skips: &skips) }
+        return convOut(silu(normOut(h)))
+    }
+}

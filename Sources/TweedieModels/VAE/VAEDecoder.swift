@@ -1,0 +1,41 @@
+import TweedieCore
+
+/// diffusers' VAE Decoder: conv_in, mid block with single-head attention, UpDecoderBlock2Ds (layers + 1 resnets,
+/// nearest 2x + conv), GroupNorm -> SiLU -> conv_out.
+struct VAEDecoder {
+    let convIn: Conv2d
+    let midBlock: MidBlock2D
+    let upBlocks: [UpBlock2D]
+    let normOut: GroupNorm
+    let convOut: Conv2d
+
+    init(_ store: WeightStore, _ prefix: String, config c: AutoencoderKLConfig) throws {
+        let reversed = Array(c.blockOutChannels.reversed())
+        let resnet = ResnetBlock2D.Settings(groups: c.normNumGroups, eps: 1e-6, act: c.actFn,
+                                            conditioning: .default, tembChannels: nil)
+        convIn = try Conv2d(store, prefix + ".conv_in", in: c.latentChannels, out: reversed[0], kernel: 3, padding: 1)
+        midBlock = try MidBlock2D(store, prefix + ".mid_block", channels: reversed[0], resnet: resnet,
+                                  attentionHeadDim: c.midBlockAddAttention ? reversed[0] : nil,
+                                  attentionGroups: c.normNumGroups)
+        var blocks: [UpBlock2D] = []
+        var prev = reversed[0]
+        for i in reversed.indices {
+            let spec = UpBlock2D.Spec(layers: c.layersPerBlock + 1, inChannels: prev, outChannels: reversed[i],
+                                      prevOutputChannels: prev, takesSkips: false, attentionHeadDim: nil,
+                                      resnet: resnet, upsample: i == reversed.count - 1 ? nil : "conv")
+            blocks.append(try UpBlock2D(store, "\(prefix).up_blocks.\(i)", spec))
+            prev = reversed[i]
+        }
+        upBlocks = blocks
+        normOut = try GroupNorm(store, prefix + ".conv_norm_out", channels: prev, groups: c.normNumGroups, eps: 1e-6)
+        convOut = try Conv2d(store, prefix + ".conv_out", in: prev, out: c.outChannels, kernel: 3, padding: 1)
+    }
+
+    /// latent [N, L, h, w] (after post_quant_conv) -> image [N, C, h*f, w*f].
+    func callAsFunction(_ z: Tensor) -> Tensor {
+        var h = midBlock(convIn(z), activatedTemb: nil)
+        var none: [Tensor] = []
+        for block in upBlocks { h = block(h, activatedTemb: nil, skips: &none) }
+        return convOut(silu(normOut(h)))
+    }
+}
