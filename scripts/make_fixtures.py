@@ -120,7 +120,7 @@ def unet_fixture(name: str, seed: int, legacy_names: bool = False, **config) -> 
     report(name, model, expected)
 
 
-def dit_fixture(name: str, seed: int, cls, **config) -> None:
+def dit_fixture(name: str, seed: int, cls, large_input: bool = False, **config) -> None:
     torch.manual_seed(seed)
     model = cls(**config).eval()
     randomize(model, seed)
@@ -134,7 +134,15 @@ def dit_fixture(name: str, seed: int, cls, **config) -> None:
         expected = loaded(sample, timestep=timestep, class_labels=labels).sample
         direct = model(sample, timestep=timestep, class_labels=labels).sample
     assert torch.equal(expected, direct), f"{name}: reloaded output differs by {(expected - direct).abs().max()}"
-    save_io(path, {"sample": sample, "timestep": timestep, "class_labels": labels, "expected": expected})
+    io = {"sample": sample, "timestep": timestep, "class_labels": labels, "expected": expected}
+    if large_input:
+        # Twice the trained resolution: diffusers recomputes the sin-cos positions for the larger patch grid.
+        g = torch.Generator().manual_seed(seed + 2)
+        size = 2 * config["sample_size"]
+        io["sample_large"] = torch.randn(BATCH, config["in_channels"], size, size, generator=g)
+        with torch.no_grad():
+            io["expected_large"] = loaded(io["sample_large"], timestep=timestep, class_labels=labels).sample
+    save_io(path, io)
     report(name, model, expected, loaded_class=type(loaded).__name__)
 
 
@@ -208,7 +216,7 @@ def main() -> None:
 
     # DiT, learned sigma (out = 2 x in), patch 2 on an 8x8 latent.
     dit_fixture(
-        "dit_a", 500, DiTTransformer2DModel,
+        "dit_a", 500, DiTTransformer2DModel, large_input=True,
         num_attention_heads=2, attention_head_dim=8, in_channels=4, out_channels=8, num_layers=2,
         sample_size=8, patch_size=2, num_embeds_ada_norm=10,
     )

@@ -65,6 +65,39 @@ final class ModelParityTests: XCTestCase {
         _ = try denoiserError("dit_b_transformer2d", expectClass: "Transformer2DModel")
     }
 
+    func testDiTAtTwiceTheTrainedResolution() throws {
+        // diffusers recomputes the sin-cos positions for a larger patch grid (base size stays the trained one).
+        guard let model = try ModelFolder.load(try ParityFixtures.path("dit_a")).diffusionModel else {
+            return XCTFail("dit_a is a denoiser")
+        }
+        let io = try ParityFixtures.io("dit_a")
+        let expected = try io.tensor("expected_large")
+        let out = try model.forward(try io.tensor("sample_large"), timesteps: try io.tensor("timestep").data,
+                                    classLabels: try io.int64s("class_labels").map { Int($0) })
+        XCTAssertEqual(out.shape, expected.shape)
+        guard out.shape == expected.shape else { return }
+        let err = out.maxAbsDifference(expected)
+        print("parity dit_a at 16x16: max abs error \(err), max |expected| \(expected.maxAbs)")
+        XCTAssertLessThanOrEqual(err / expected.maxAbs, Self.relativeTolerance)
+    }
+
+    func testLegacyProjectionsStoredAsOneByOneConvolutions() throws {
+        // Checkpoints converted from the original code keep attention projections as [C, C, 1, 1] kernels.
+        let copy = try ParityScratchCopy(of: "unet_c_legacy")
+        defer { copy.remove() }
+        try copy.editWeights { tensors in
+            for i in tensors.indices where tensors[i].0.hasSuffix("proj_attn.weight") {
+                tensors[i].1 = tensors[i].1.reshaped(tensors[i].1.shape + [1, 1])
+            }
+        }
+        guard let model = try ModelFolder.load(copy.path).diffusionModel else { return XCTFail("not a denoiser") }
+        let io = try ParityFixtures.io("unet_c_legacy")
+        let out = try model.forward(try io.tensor("sample"), timesteps: try io.tensor("timestep").data,
+                                    classLabels: nil)
+        let expected = try io.tensor("expected")
+        XCTAssertLessThanOrEqual(out.maxAbsDifference(expected), Self.relativeTolerance * expected.maxAbs)
+    }
+
     func testAutoencoderKL() throws {
         let loaded = try ModelFolder.load(try ParityFixtures.path("vae"))
         guard case .vae(let vae) = loaded else { return XCTFail("vae fixture did not load as AutoencoderKL") }

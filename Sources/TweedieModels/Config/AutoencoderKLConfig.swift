@@ -21,8 +21,9 @@ public struct AutoencoderKLConfig {
     public var scalingFactor: Float
     /// Latent shift used by some pipelines before scaling; nil when the config has none.
     public var shiftFactor: Float?
-    /// Whether the 1x1 quant_conv / post_quant_conv layers exist.
+    /// Whether the 1x1 quant_conv after the encoder exists.
     public var useQuantConv: Bool
+    /// Whether the 1x1 post_quant_conv before the decoder exists.
     public var usePostQuantConv: Bool
     /// Whether the mid blocks have their attention layer.
     public var midBlockAddAttention: Bool

@@ -14,35 +14,51 @@ public struct UNet2DConfig {
 
     /// Sample height and width the model was trained on.
     public var sampleSize: (height: Int, width: Int)?
+    /// Channels of the input sample (`in_channels`).
     public var inChannels: Int
+    /// Channels of the output (`out_channels`; 2 x in for learned variance).
     public var outChannels: Int
     /// Maps input x to 2x - 1 before the first convolution.
     public var centerInputSample: Bool
     /// Width of the time embedding (diffusers: block_out_channels[0] * 4 unless `time_embedding_dim`).
     public var timeEmbedDim: Int
+    /// Sinusoid order cos, sin (`flip_sin_to_cos`).
     public var flipSinToCos: Bool
+    /// `freq_shift`: downscale_freq_shift of the sinusoidal time embedding.
     public var freqShift: Float
+    /// Block kind per level, top to bottom.
     public var downBlockTypes: [DownBlockType]
+    /// Block kind per level, bottom to top.
     public var upBlockTypes: [UpBlockType]
     /// Whether a UNetMidBlock2D sits between the paths (`mid_block_type` null removes it).
     public var hasMidBlock: Bool
+    /// Channels per resolution level.
     public var blockOutChannels: [Int]
+    /// Resnets per down block (up blocks have one more).
     public var layersPerBlock: Int
+    /// Output scale factor of the mid block's resnets and attention.
     public var midBlockScaleFactor: Float
+    /// Padding of the stride-2 downsampling convolution (0: asymmetric pad first).
     public var downsamplePadding: Int
     /// "conv" or "resnet" (resnet resampling only applies to attention blocks, as in diffusers).
     public var downsampleType: String
+    /// "conv" or "resnet" (resnet resampling only applies to attention blocks).
     public var upsampleType: String
+    /// Nonlinearity of the resnets and of their time-embedding input.
     public var actFn: Activation
     /// Channels per attention head; nil means one head over all channels.
     public var attentionHeadDim: Int?
+    /// GroupNorm groups of resnets, attention blocks and the output norm.
     public var normNumGroups: Int
     /// Group count of the mid block's attention norm; nil means no norm there.
     public var midAttentionGroups: Int?
+    /// Epsilon of those norms.
     public var normEps: Float
+    /// How resnets take the time embedding.
     public var resnetTimeScaleShift: ResnetBlock2D.TimeConditioning
     /// Whether the mid block has its attention layer.
     public var addAttention: Bool
+    /// How class labels are embedded, if at all.
     public var classEmbedding: ClassEmbedding
 
     /// Reads and validates `json`.

@@ -6,11 +6,15 @@ import TweedieCore
 public final class DiTTransformer2DModel: DiffusionModel {
     /// The config the network was built from.
     public let config: DiTConfig
+    /// [C, H, W] from `in_channels` and `sample_size`.
     public var sampleShape: [Int] { [config.inChannels, config.sampleSize, config.sampleSize] }
+    /// Channels of the latent input.
     public var inChannels: Int { config.inChannels }
+    /// Channels of the raw output (2 x in with learned sigma).
     public var outChannels: Int { config.outChannels }
     /// Number of real classes; label `numClassEmbeds` itself is the null class used for guidance.
     public var numClassEmbeds: Int? { config.numEmbedsAdaNorm }
+    /// Elements over all loaded weight tensors.
     public let parameterCount: Int
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
     public internal(set) var folderInfo: ModelFolderInfo
@@ -35,6 +39,7 @@ public final class DiTTransformer2DModel: DiffusionModel {
         folderInfo = ModelFolderInfo(className: "DiTTransformer2DModel", store: store)
     }
 
+    /// Runs the whole batch through the DiT; see `DiffusionModel.forward`.
     public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
         let name = "DiTTransformer2DModel"
         let t = try ForwardInputs.timesteps(sample, timesteps, channels: config.inChannels, model: name)

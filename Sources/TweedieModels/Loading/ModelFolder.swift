@@ -67,8 +67,9 @@ public struct ModelFolderInfo: Sendable {
 
 /// Loads diffusers-format model folders: `config.json` + `diffusion_pytorch_model.safetensors`.
 public enum ModelFolder {
-    /// File names inside a folder.
+    /// The config file inside a folder.
     public static let configFile = "config.json"
+    /// The checkpoint file inside a folder.
     public static let weightsFile = "diffusion_pytorch_model.safetensors"
 
     /// Class names this engine builds.

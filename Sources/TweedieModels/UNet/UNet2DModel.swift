@@ -6,9 +6,13 @@ import TweedieCore
 public final class UNet2DModel: DiffusionModel {
     /// The config the network was built from.
     public let config: UNet2DConfig
+    /// [C, H, W] from `in_channels` and `sample_size`.
     public let sampleShape: [Int]
+    /// Channels of the input sample.
     public var inChannels: Int { config.inChannels }
+    /// Channels of the raw output.
     public var outChannels: Int { config.outChannels }
+    /// Elements over all loaded weight tensors.
     public let parameterCount: Int
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
     public internal(set) var folderInfo: ModelFolderInfo
@@ -115,6 +119,7 @@ public final class UNet2DModel: DiffusionModel {
         }
     }
 
+    /// Runs the whole batch through the UNet; see `DiffusionModel.forward`.
     public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
         let name = "UNet2DModel"
         let t = try ForwardInputs.timesteps(sample, timesteps, channels: config.inChannels, model: name)
