@@ -37,14 +37,16 @@ public enum NoiseSchedule {
         return raw.map { Double(Float($0)) }
     }
 
-    /// Cumulative products of (1 - beta), accumulated in Float64.
+    /// Cumulative products of (1 - beta) with diffusers' rounding: alphas = 1 - beta in Float32, the running
+    /// product in Float64 (torch's CPU cumprod accumulator), each output rounded to Float32. Matching that rounding
+    /// matters where 1 - beta is small (capped cosine betas) and for sigma <-> timestep conversions.
     public static func alphasCumprod(betas: [Double]) -> [Double] {
         var out = [Double]()
         out.reserveCapacity(betas.count)
         var acc = 1.0
         for b in betas {
-            acc *= 1 - b
-            out.append(acc)
+            acc *= Double(Float(1) - Float(b))
+            out.append(Double(Float(acc)))
         }
         return out
     }

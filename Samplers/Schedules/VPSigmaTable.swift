@@ -8,11 +8,16 @@ public struct VPSigmaTable: Sendable {
     /// Natural logarithms of `sigmas`.
     public let logSigmas: [Double]
 
-    /// The table of a model trained with these cumulative alphas.
+    /// The table of a model trained with these cumulative alphas. Sigmas and their logarithms are computed in
+    /// Float32 as diffusers (and k-diffusion on float32 models) compute them, so timesteps derived from sigmas agree
+    /// with theirs; for alphas_cumprod near 1 that rounding is visible (1 - abar loses digits).
     public init(alphasCumprod: [Double]) {
         precondition(alphasCumprod.count >= 2, "VPSigmaTable needs at least two timesteps")
-        sigmas = alphasCumprod.map { ((1 - $0) / $0).squareRoot() }
-        logSigmas = sigmas.map { Foundation.log($0) }
+        sigmas = alphasCumprod.map { a in
+            let af = Float(a)
+            return Double(((1 - af) / af).squareRoot())
+        }
+        logSigmas = sigmas.map { Double(Foundation.logf(Float($0))) }
     }
 
     /// Smallest training sigma (t = 0).

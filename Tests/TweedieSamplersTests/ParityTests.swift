@@ -54,7 +54,7 @@ final class ParityTests: XCTestCase {
     func check(_ o: Outcome, _ name: String, tolerance: Float = 1e-4) {
         XCTAssertLessThanOrEqual(o.finalError, tolerance, "\(name): final sample")
         XCTAssertLessThanOrEqual(o.sigmaError, 1e-5, "\(name): sigmas")
-        XCTAssertLessThanOrEqual(o.timestepError, 2e-3, "\(name): timesteps")
+        XCTAssertLessThanOrEqual(o.timestepError, 5e-4, "\(name): timesteps")
         print("parity \(name): final rel err \(o.finalError), sigma rel err \(o.sigmaError), timestep err \(o.timestepError)")
     }
 
