@@ -155,6 +155,33 @@ def run(scheduler_cls, module, config, steps, seed, space, step_kwargs=None, set
             "initial": initial, "noise": rec.draws, "final": floats(latents)}
 
 
+def class_net(x, t, labels):
+    """Class-conditional stand-in with learned-sigma style output: [eps, 3 * eps] along channels."""
+    lab = labels.float().view(-1, *([1] * (x.dim() - 1)))
+    eps = torch.tanh(0.5 * x + 0.001 * float(t) * torch.cos(x) + 0.001 * lab)
+    return torch.cat([eps, 3 * eps], dim=1)
+
+
+def run_cfg(config, steps, seed, labels, null_class, scale):
+    """A DiT-pipeline style loop: cond and uncond as one batch, CFG on eps, DDIM steps on the N latents."""
+    from diffusers import DDIMScheduler
+    sched = DDIMScheduler(**config)
+    sched.set_timesteps(steps)
+    gen = torch.Generator().manual_seed(seed)
+    latents = torch.randn(SHAPE, generator=gen)
+    initial = floats(latents)
+    n, c = SHAPE[0], SHAPE[1]
+    lab = torch.tensor(labels + [null_class] * n)
+    for t in sched.timesteps:
+        out = class_net(torch.cat([latents, latents]), t, lab)[:, :c]
+        cond, uncond = out.chunk(2)
+        latents = sched.step(uncond + scale * (cond - uncond), t, latents).prev_sample
+    full = {"_class_name": "DDIMScheduler", **{k: v for k, v in dict(sched.config).items() if not k.startswith("_")}}
+    return {"config": full, "steps": steps, "seed": seed, "shape": SHAPE, "space": "vp", "labels": labels,
+            "null_class": null_class, "guidance_scale": scale, "timesteps": floats(sched.timesteps.float()),
+            "sigmas": None, "initial": initial, "noise": [], "final": floats(latents)}
+
+
 def trajectories_fixture():
     from diffusers import (DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler,
                            EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
@@ -180,6 +207,8 @@ def trajectories_fixture():
     cases["dpmpp_2m"] = run(DPMSolverMultistepScheduler, scheduling_dpmsolver_multistep, SD_CONFIG, 20, 9, "vp")
     cases["dpmpp_2m_sde"] = run(DPMSolverMultistepScheduler, scheduling_dpmsolver_multistep,
                                 dict(SD_CONFIG, algorithm_type="sde-dpmsolver++"), 20, 10, "vp")
+    cases["ddim_cfg"] = run_cfg(dict(LINEAR_CONFIG, clip_sample=False, timestep_spacing="trailing"), 20, 11,
+                                [3, 7], 1000, 4.0)
     return cases
 
 

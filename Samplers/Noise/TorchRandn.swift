@@ -28,8 +28,17 @@ public final class TorchRandn: NoiseSource {
     private var engine: MT19937
     private var cachedNormal: Double?
 
+    /// The kernel torch picks on this machine's architecture (x86: vectorized; other CPUs: scalar).
+    public static var hostKernel: Kernel {
+        #if arch(x86_64)
+        return .vectorized
+        #else
+        return .scalar
+        #endif
+    }
+
     /// A generator in the state of `torch.Generator().manual_seed(seed)`.
-    public init(seed: UInt64, kernel: Kernel = .vectorized) {
+    public init(seed: UInt64, kernel: Kernel = TorchRandn.hostKernel) {
         self.seed = seed
         self.kernel = kernel
         self.engine = MT19937(seed: seed)

@@ -47,3 +47,10 @@ public enum SamplerRegistry {
         return e
     }
 }
+
+extension SamplingSchedule {
+    /// The schedule for the sampler registered as `sampler`: its family's diffusers timestep layout under `config`.
+    public init(config: SchedulerConfig, steps: Int, sampler: String, spacing: SigmaSpacing? = nil) throws {
+        try self.init(config: config, steps: steps, family: SamplerRegistry.family(of: sampler), spacing: spacing)
+    }
+}

@@ -111,11 +111,10 @@ public struct SamplingSchedule: Equatable, Sendable {
             let ratio = T / n
             return (0..<n).map { Double($0 * ratio + offset) }.reversed()
         case (_, .trailing):
-            let ratio = Double(T) / Double(n)
-            var out = [Double]()
-            var v = Double(T)
-            while v > 0 { out.append(roundHalfEven(v) - 1); v -= ratio }
-            return out
+            // numpy's arange(T, 0, -T/n): ceil((0 - T) / step) values T + i * step.
+            let step = -(Double(T) / Double(n))
+            let count = Int((-Double(T) / step).rounded(.up))
+            return (0..<count).map { roundHalfEven(Double(T) + Double($0) * step) - 1 }
         }
     }
 

@@ -88,6 +88,43 @@ final class ParityTests: XCTestCase {
         check(try run("dpmpp_2m_sde", Samplers.dpmpp2mSDE, family: .dpmSolver), "dpmpp_2m_sde")
     }
 
+    /// A DiT-pipeline style run: class labels with a null class, learned-sigma channels, CFG (w = 4) with cond and
+    /// uncond in one batch, DDIM steps; the whole engine path (config -> schedule by sampler name -> VPDenoiser ->
+    /// GuidedDenoiser -> registry sampler, TorchRandn initial latent) against diffusers.
+    func testClassConditionalGuidedDDIM() throws {
+        let c = try XCTUnwrap(Self.cases["ddim_cfg"])
+        let config = try SchedulerConfig(dictionary: c["config"] as! [String: Any], source: "ddim_cfg")
+        let schedule = try SamplingSchedule(config: config, steps: c["steps"] as! Int, sampler: "ddim")
+        XCTAssertEqual(schedule.timesteps, Fixture.floats(c["timesteps"]))
+        var batches: [Int] = []
+        let network: VPDenoiser.Network = { x, t, labels in
+            batches.append(x.shape[0])
+            let eps = try analyticNetwork(x, t, nil)
+            let per = x.count / x.shape[0]
+            let shifted = Tensor(shape: x.shape, data: (0..<x.count).map { i in
+                tanh(0.5 * x.data[i] + 0.001 * t[i / per] * cos(x.data[i]) + 0.001 * Float(labels![i / per]))
+            })
+            XCTAssertEqual(eps.shape, shifted.shape)
+            return concat2(shifted, scaled3(shifted))
+        }
+        let model = VPDenoiser(config: config, nullClass: c["null_class"] as? Int, learnedSigma: true, network: network)
+        let guided = GuidedDenoiser(model: model, guider: ClassifierFreeGuidance(scale: Float(c["guidance_scale"] as! Double)),
+                                    sigmas: schedule.sigmas)
+        let shape = Fixture.ints(c["shape"])
+        let z = TorchRandn(seed: UInt64(c["seed"] as! Int)).randn(shape)
+        XCTAssertEqual(z.data, Fixture.floats(c["initial"]))
+        let x = Tensor(shape: shape, data: z.data.map { $0 * schedule.initNoiseSigma })
+        let out = try SamplerRegistry.sampler(named: "ddim")(guided, x, schedule.sigmas,
+                                                             Condition(classLabels: Fixture.ints(c["labels"])), NoNoise(),
+                                                             ignoreSteps)
+        let sf = Double(schedule.sigmas.last!)
+        let final = out.data.map { $0 / Float((1 + sf * sf).squareRoot()) }
+        let err = relativeError(final, Fixture.floats(c["final"]))
+        print("parity ddim cfg (class-conditional, learned sigma): final rel err \(err)")
+        XCTAssertLessThanOrEqual(err, 1e-4)
+        XCTAssertEqual(batches, [Int](repeating: 2 * shape[0], count: schedule.timesteps.count))
+    }
+
     /// The fixture's initial latents are torch.randn(seed) * init_noise_sigma: TorchRandn and our initNoiseSigma agree.
     func testInitialLatentsReproduceDiffusersPipelines() throws {
         for (name, family) in [("euler", ScheduleFamily.euler), ("euler_trailing", .euler), ("ddim", .ddim),
@@ -103,3 +140,16 @@ final class ParityTests: XCTestCase {
         }
     }
 }
+
+/// [a, b] along channels (dim 1) of NCHW tensors.
+private func concat2(_ a: Tensor, _ b: Tensor) -> Tensor {
+    let n = a.shape[0], per = a.count / n
+    var shape = a.shape
+    shape[1] *= 2
+    var data = [Float]()
+    data.reserveCapacity(2 * a.count)
+    for i in 0..<n { data += a.data[(i * per)..<((i + 1) * per)]; data += b.data[(i * per)..<((i + 1) * per)] }
+    return Tensor(shape: shape, data: data)
+}
+
+private func scaled3(_ a: Tensor) -> Tensor { Tensor(shape: a.shape, data: a.data.map { 3 * $0 }) }
