@@ -5,7 +5,7 @@ import TweedieSamplers
 
 /// Whole sampling runs against diffusers' schedulers (scripts/make_sampler_fixtures.py) on the analytic network,
 /// from the same initial latent and with the same per-step noise.
-final class ParityTests: XCTestCase {
+final class SamplerParityTests: XCTestCase {
     static let cases = try! Fixture.json("trajectories.json") as! [String: [String: Any]]
 
     struct Outcome {
