@@ -19,6 +19,17 @@ final class AutodiffAttentionTests: XCTestCase {
         }
     }
 
+    func testPartialGradients() {
+        // Only some operands need a gradient; the others' output buffers must not be touched.
+        let q = gradientTestTensor([2, 4, 6], seed: 61), k = gradientTestTensor([2, 5, 6], seed: 62)
+        let v = gradientTestTensor([2, 5, 6], seed: 63)
+        for mask in [[true, false, false], [false, true, false], [false, false, true], [false, true, true]] {
+            checkGradients("attention needs \(mask)", [q, k, v], differentiable: mask) { t, a in
+                t.attention(q: a[0], k: a[1], v: a[2], heads: 3)
+            }
+        }
+    }
+
     func testQueryBlockingMatchesWholeRows() {
         let q = gradientTestTensor([1, 11, 8], seed: 57), k = gradientTestTensor([1, 9, 8], seed: 58)
         let v = gradientTestTensor([1, 9, 8], seed: 59), dO = gradientTestTensor([1, 11, 8], seed: 60)
@@ -27,5 +38,15 @@ final class AutodiffAttentionTests: XCTestCase {
         XCTAssertLessThanOrEqual(whole.q!.maxAbsDifference(blocked.q!), 1e-6)
         XCTAssertLessThanOrEqual(whole.k!.maxAbsDifference(blocked.k!), 1e-6)
         XCTAssertLessThanOrEqual(whole.v!.maxAbsDifference(blocked.v!), 1e-6)
+        // One (sample, head) pair on several threads: query rows split over workers, dK/dV partials summed.
+        let saved = Runtime.threads
+        defer { Runtime.threads = saved }
+        Runtime.threads = 3
+        let split = attentionBackward(gradOutput: dO, q: q, k: k, v: v, heads: 1)
+        Runtime.threads = 1
+        let serial = attentionBackward(gradOutput: dO, q: q, k: k, v: v, heads: 1)
+        XCTAssertLessThanOrEqual(split.q!.maxAbsDifference(serial.q!), 1e-6)
+        XCTAssertLessThanOrEqual(split.k!.maxAbsDifference(serial.k!), 1e-6)
+        XCTAssertLessThanOrEqual(split.v!.maxAbsDifference(serial.v!), 1e-6)
     }
 }

@@ -27,6 +27,20 @@ final class AutodiffNormTests: XCTestCase {
         checkGradients("layerNorm plain", [x]) { t, v in t.layerNorm(v[0], eps: 1e-6) }
     }
 
+    func testAffineOnlyWithConstantInput() {
+        // The input needs no gradient: only the parameter paths of the backward kernels run.
+        let x = gradientTestTensor([2, 4, 3], seed: 32, scale: 2)
+        let w = gradientTestTensor([4], seed: 33, offset: 1), b = gradientTestTensor([4], seed: 34)
+        checkGradients("groupNorm params only", [x, w, b], differentiable: [false, true, true]) { t, v in
+            t.groupNorm(v[0], groups: 2, weight: v[1], bias: v[2], eps: 1e-5)
+        }
+        let w3 = gradientTestTensor([3], seed: 35, offset: 1), b3 = gradientTestTensor([3], seed: 36)
+        checkGradients("layerNorm params only", [x, w3, b3], differentiable: [false, true, true]) { t, v in
+            t.layerNorm(v[0], weight: v[1], bias: v[2], eps: 1e-5)
+        }
+        checkGradients("layerNorm bias only", [x, b3]) { t, v in t.layerNorm(v[0], bias: v[1], eps: 1e-5) }
+    }
+
     func testLayerNormManyRowsIsThreadedConsistently() {
         // Enough rows to split into pieces: the summed affine gradients must match a one-row-at-a-time sum.
         let x = gradientTestTensor([300, 16], seed: 29), w = gradientTestTensor([16], seed: 30, offset: 1)
