@@ -24,9 +24,12 @@ let package = Package(
         .target(name: "TweedieCore", dependencies: ["CBLAS", "CFFTW"], swiftSettings: fast),
         .target(name: "TweedieModels", dependencies: ["TweedieCore"], swiftSettings: fast),
         .target(name: "TweedieImaging", dependencies: ["TweedieCore", "CPNG"], swiftSettings: fast),
+        .target(name: "TweedieTraining", dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging"],
+                swiftSettings: fast),
         .target(name: "TweedieSamplers", dependencies: ["TweedieCore"], path: "Samplers", swiftSettings: fast),
         .target(name: "Tweedie",
-                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers"]),
+                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers",
+                               "TweedieTraining"]),
         .executableTarget(name: "tweedie",
                           dependencies: ["Tweedie",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -37,6 +40,7 @@ let package = Package(
         .testTarget(name: "TweedieSamplersTests", dependencies: ["TweedieSamplers", "TweedieModels"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"], exclude: ["Fixtures"]),
+        .testTarget(name: "TweedieTrainingTests", dependencies: ["TweedieTraining"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
     ]
 )
