@@ -28,6 +28,11 @@ final class AutodiffElementwiseTests: XCTestCase {
         let scale = gradientTestTensor([2, 5], seed: 88, scale: 0.5)
         checkGradients("modulate", [x, shift, scale]) { t, v in t.modulate(v[0], shift: v[1], scale: v[2]) * v[0] }
         checkGradients("gate", [x, shift]) { t, v in t.gate(v[0], v[1]) * v[0] }
+        // 20 channels: one full 16-channel SIMD strip plus a remainder.
+        let wide = gradientTestTensor([2, 3, 20], seed: 91), s20 = gradientTestTensor([2, 20], seed: 92)
+        let c20 = gradientTestTensor([2, 20], seed: 93, scale: 0.5)
+        checkGradients("modulate wide", [wide, s20, c20]) { t, v in t.modulate(v[0], shift: v[1], scale: v[2]) * v[0] }
+        checkGradients("gate wide", [wide, c20]) { t, v in t.gate(v[0], v[1]) * v[0] }
     }
 
     func testReductionsAndLoss() {

@@ -22,14 +22,47 @@ public func channelBiasBackward(gradOutput dy: Tensor, biasShape: [Int]) -> Tens
     }
 }
 
-/// Runs `body(sample, columns)` over (sample, block of channels) tasks of a [N, L, C] tensor: each task owns its
-/// channel columns of one sample, so per-(sample, channel) reductions over L never race.
-func forEachChannelBlock(n: Int, l: Int, c: Int, _ body: (Int, Range<Int>) -> Void) {
-    let block = 64
-    let blocks = (c + block - 1) / block
-    GradLoops.tasks(n * blocks, work: l * block) { t in
-        let s = t / blocks, c0 = (t % blocks) * block
-        body(s, c0..<min(c, c0 + block))
+/// Shared walk of modulate/gate backward over x, dy [N, L, C] with per-sample vectors [N, C]: for every sample and
+/// strip of 16 channels, dx = dy·factor and two column sums over L, Σ dy and Σ dy·x, accumulated in SIMD
+/// registers (a strip is one cache line per row). Tasks own disjoint (sample, strip) pairs, so nothing races.
+func tokenChannelBackward(n: Int, l: Int, c: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                          factor: UnsafePointer<Float>, addOne: Bool, dx: UnsafeMutablePointer<Float>,
+                          sumDy: UnsafeMutablePointer<Float>?, sumDyX: UnsafeMutablePointer<Float>) {
+    let strip = 16
+    let strips = (c + strip - 1) / strip
+    let one: Float = addOne ? 1 : 0
+    GradLoops.tasks(n * strips, work: l * strip) { t in
+        let s = t / strips, c0 = (t % strips) * strip, width = min(strip, c - c0)
+        let f = factor + s * c + c0
+        if width == strip {
+            let f0 = GradLoops.load(f) + one, f1 = GradLoops.load(f + 8) + one
+            var d0 = SIMD8<Float>(), d1 = SIMD8<Float>(), x0 = SIMD8<Float>(), x1 = SIMD8<Float>()
+            for r in 0..<l {
+                let off = (s * l + r) * c + c0
+                let g0 = GradLoops.load(dy + off), g1 = GradLoops.load(dy + off + 8)
+                GradLoops.store(g0 * f0, dx + off)
+                GradLoops.store(g1 * f1, dx + off + 8)
+                d0 += g0
+                d1 += g1
+                x0 += g0 * GradLoops.load(x + off)
+                x1 += g1 * GradLoops.load(x + off + 8)
+            }
+            if let sumDy { GradLoops.store(d0, sumDy + s * c + c0); GradLoops.store(d1, sumDy + s * c + c0 + 8) }
+            GradLoops.store(x0, sumDyX + s * c + c0)
+            GradLoops.store(x1, sumDyX + s * c + c0 + 8)
+        } else {
+            for j in 0..<width {
+                var sd: Float = 0, sx: Float = 0
+                for r in 0..<l {
+                    let off = (s * l + r) * c + c0 + j
+                    dx[off] = dy[off] * (f[j] + one)
+                    sd += dy[off]
+                    sx += dy[off] * x[off]
+                }
+                sumDy?[s * c + c0 + j] = sd
+                sumDyX[s * c + c0 + j] = sx
+            }
+        }
     }
 }
 
@@ -40,34 +73,14 @@ public func modulateBackward(gradOutput dy: Tensor, input x: Tensor, scale: Tens
     precondition(x.rank == 3 && dy.shape == x.shape && scale.count == x.shape[0] * x.shape[2],
                  "modulateBackward: input \(x.shape), gradient \(dy.shape), scale \(scale.shape)")
     let (n, l, c) = (x.shape[0], x.shape[1], x.shape[2])
-    var gx = [Float](repeating: 0, count: x.count)
-    var gShift = [Float](repeating: 0, count: n * c), gScale = gShift
-    x.withUnsafeBufferPointer { px in
-        dy.withUnsafeBufferPointer { pd in
-            scale.withUnsafeBufferPointer { psc in
-                gx.withUnsafeMutableBufferPointer { pgx in
-                    gShift.withUnsafeMutableBufferPointer { pgs in
-                        gScale.withUnsafeMutableBufferPointer { pgc in
-                            forEachChannelBlock(n: n, l: l, c: c) { s, cols in
-                                for ch in cols { pgs[s * c + ch] = 0; pgc[s * c + ch] = 0 }
-                                for t in 0..<l {
-                                    let off = (s * l + t) * c
-                                    for ch in cols {
-                                        let g = pd[off + ch]
-                                        pgx[off + ch] = g * (1 + psc[s * c + ch])
-                                        pgs[s * c + ch] += g
-                                        pgc[s * c + ch] += g * px[off + ch]
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return (Tensor(shape: x.shape, data: gx), Tensor(shape: scale.shape, data: gShift),
-            Tensor(shape: scale.shape, data: gScale))
+    var gx = Tensor(shape: x.shape), gShift = Tensor(shape: scale.shape), gScale = Tensor(shape: scale.shape)
+    x.withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pd in scale.withUnsafeBufferPointer { psc in
+    gx.withUnsafeMutableBufferPointer { pgx in gShift.withUnsafeMutableBufferPointer { pgs in
+    gScale.withUnsafeMutableBufferPointer { pgc in
+        tokenChannelBackward(n: n, l: l, c: c, dy: pd.baseAddress!, x: px.baseAddress!, factor: psc.baseAddress!,
+                             addOne: true, dx: pgx.baseAddress!, sumDy: pgs.baseAddress!, sumDyX: pgc.baseAddress!)
+    } } } } } }
+    return (gx, gShift, gScale)
 }
 
 /// Gradients of `gate(x, g)` = x·g (x [N, L, C], g [N, C]): dx = dy·g, dg = Σ_L dy·x.
@@ -75,26 +88,11 @@ public func gateBackward(gradOutput dy: Tensor, input x: Tensor, gate g: Tensor)
     precondition(x.rank == 3 && dy.shape == x.shape && g.count == x.shape[0] * x.shape[2],
                  "gateBackward: input \(x.shape), gradient \(dy.shape), gate \(g.shape)")
     let (n, l, c) = (x.shape[0], x.shape[1], x.shape[2])
-    var gx = [Float](repeating: 0, count: x.count)
-    var gg = [Float](repeating: 0, count: n * c)
-    x.withUnsafeBufferPointer { px in
-        dy.withUnsafeBufferPointer { pd in
-            g.withUnsafeBufferPointer { pg in
-                gx.withUnsafeMutableBufferPointer { pgx in
-                    gg.withUnsafeMutableBufferPointer { pgg in
-                        forEachChannelBlock(n: n, l: l, c: c) { s, cols in
-                            for t in 0..<l {
-                                let off = (s * l + t) * c
-                                for ch in cols {
-                                    pgx[off + ch] = pd[off + ch] * pg[s * c + ch]
-                                    pgg[s * c + ch] += pd[off + ch] * px[off + ch]
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return (Tensor(shape: x.shape, data: gx), Tensor(shape: g.shape, data: gg))
+    var gx = Tensor(shape: x.shape), gg = Tensor(shape: g.shape)
+    x.withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pd in g.withUnsafeBufferPointer { pg in
+    gx.withUnsafeMutableBufferPointer { pgx in gg.withUnsafeMutableBufferPointer { pgg in
+        tokenChannelBackward(n: n, l: l, c: c, dy: pd.baseAddress!, x: px.baseAddress!, factor: pg.baseAddress!,
+                             addOne: false, dx: pgx.baseAddress!, sumDy: nil, sumDyX: pgg.baseAddress!)
+    } } } } }
+    return (gx, gg)
 }
