@@ -6,6 +6,17 @@ enum Patches {
         let channels, height, width, kernelH, kernelW, stride, padding, outH, outW: Int
         var rows: Int { channels * kernelH * kernelW }
         var cols: Int { outH * outW }
+
+        /// Output columns [lo, hi) whose input column ow·stride − padding + j lies inside the image.
+        @inline(__always)
+        func validColumns(tap j: Int) -> (lo: Int, hi: Int) {
+            let shift = j - padding
+            var lo = 0
+            while lo < outW && lo * stride + shift < 0 { lo += 1 }
+            var hi = outW
+            while hi > lo && (hi - 1) * stride + shift >= width { hi -= 1 }
+            return (lo, hi)
+        }
     }
 
     /// col[rows, cols] = unfold(x[channels, height, width]); out-of-image taps read as zero.
@@ -14,17 +25,22 @@ enum Patches {
             let c = r / (g.kernelH * g.kernelW), i = (r / g.kernelW) % g.kernelH, j = r % g.kernelW
             let plane = x + c * g.height * g.width
             let dst = col + r * g.cols
+            let (lo, hi) = g.validColumns(tap: j)
+            let shift = j - g.padding
             for oh in 0..<g.outH {
                 let ih = oh * g.stride - g.padding + i
                 let row = dst + oh * g.outW
-                guard ih >= 0 && ih < g.height else {
+                guard ih >= 0 && ih < g.height && hi > lo else {
                     row.update(repeating: 0, count: g.outW)
                     continue
                 }
-                let src = plane + ih * g.width
-                for ow in 0..<g.outW {
-                    let iw = ow * g.stride - g.padding + j
-                    row[ow] = iw >= 0 && iw < g.width ? src[iw] : 0
+                if lo > 0 { row.update(repeating: 0, count: lo) }
+                if hi < g.outW { (row + hi).update(repeating: 0, count: g.outW - hi) }
+                let src = plane + ih * g.width + shift
+                if g.stride == 1 {
+                    (row + lo).update(from: src + lo, count: hi - lo)
+                } else {
+                    for ow in lo..<hi { row[ow] = src[ow * g.stride] }
                 }
             }
         }
@@ -39,15 +55,18 @@ enum Patches {
             plane.update(repeating: 0, count: g.height * g.width)
             for t in 0..<taps {
                 let i = t / g.kernelW, j = t % g.kernelW
+                let (lo, hi) = g.validColumns(tap: j)
+                guard hi > lo else { continue }
                 let src = col + (c * taps + t) * g.cols
                 for oh in 0..<g.outH {
                     let ih = oh * g.stride - g.padding + i
                     guard ih >= 0 && ih < g.height else { continue }
-                    let dst = plane + ih * g.width
+                    let dst = plane + ih * g.width + (j - g.padding)
                     let row = src + oh * g.outW
-                    for ow in 0..<g.outW {
-                        let iw = ow * g.stride - g.padding + j
-                        if iw >= 0 && iw < g.width { dst[iw] += row[ow] }
+                    if g.stride == 1 {
+                        for ow in lo..<hi { dst[ow] += row[ow] }
+                    } else {
+                        for ow in lo..<hi { dst[ow * g.stride] += row[ow] }
                     }
                 }
             }
