@@ -40,13 +40,18 @@ public struct DiTConfig {
     /// Token width (heads x head dim).
     public var innerDim: Int { numAttentionHeads * attentionHeadDim }
 
+    /// Reads and validates `json`, taking the class from its `_class_name` (DiTTransformer2DModel when absent).
+    public init(json: JSONConfig) throws {
+        try self.init(json: json, className: try json.string("_class_name", default: "DiTTransformer2DModel"))
+    }
+
     /// Reads and validates `json`; `className` is the config's `_class_name`.
     public init(json: JSONConfig, className: String) throws {
         let legacy = className == "Transformer2DModel"
         if legacy {
             guard json.has("patch_size") else {
-                throw json.invalid("patch_size", "missing: only the patched (DiT) form of Transformer2DModel is "
-                                   + "supported")
+                throw TweedieError.badInput("\(json.path): missing required field 'patch_size' (only the patched "
+                                            + "DiT form of Transformer2DModel is supported)")
             }
             guard json.has("norm_type") else {
                 throw TweedieError.badInput("\(json.path): missing required field 'norm_type' (a Transformer2DModel "
