@@ -190,7 +190,8 @@ private struct BenchResult {
         if case .int(let n)? = info["sgemm_n"] {
             lines.append("sgemm      \(n) x \(n) x \(n), row-major Float32")
         } else {
-            let params = info["parameters"].map { "\($0.plain) parameters" } ?? ""
+            var params = ""
+            if case .int(let n)? = info["parameters"] { params = "\(fixed(Double(n) / 1e6, 2))M parameters" }
             lines.append("model      \(info["model"]?.plain ?? "") (\(info["class_name"]?.plain ?? ""), \(params))")
             lines.append("call       \(info["call"]?.plain ?? "") input \(info["input_shape"]?.plain ?? "")"
                 + " -> \(info["output_shape"]?.plain ?? "")")
