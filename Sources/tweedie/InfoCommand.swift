@@ -1,0 +1,33 @@
+import ArgumentParser
+import Tweedie
+
+/// `tweedie info`: what a model folder holds, or (with --system) what the engine runs on.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Describe a model folder, or the system with --system.")
+
+    @Argument(help: "A model folder.")
+    var path: String?
+    @Flag(help: "Print the CPU, threads, CPU flags and the OpenBLAS kernel in use.")
+    var system = false
+
+    func run() throws {
+        if system || path == nil {
+            let wanted: Set<String> = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16",
+                                       "avx512_vnni", "amx_tile", "f16c"]
+            print("cpu: \(SystemInfo.cpuModel)")
+            print("threads: \(Runtime.threads)")
+            print("cpu flags: \(SystemInfo.cpuFlags.filter { wanted.contains($0) }.joined(separator: " "))")
+            print("openblas core: \(SystemInfo.openBLASCore)")
+            print("openblas config: \(SystemInfo.openBLASConfig)")
+            if path == nil { return }
+        }
+        guard let path else { return }
+        let loaded = try ModelFolder.load(path)
+        print("type: \(loaded.className)")
+        print("parameters: \(loaded.parameterCount)")
+        print("tensors: \(loaded.tensorCount)")
+        print("dtypes: " + loaded.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+        print("config: \(loaded.configJSON)")
+    }
+}
