@@ -21,6 +21,18 @@ final class AutodiffDenseTests: XCTestCase {
         checkGradients("conv2d 3x3 pad 1", [x, w, b]) { t, v in t.conv2d(v[0], v[1], v[2], padding: 1) }
     }
 
+    func testConvPartialGradients() {
+        // Frozen weights (reward backpropagation to the input) and a constant input (training the layer).
+        let x = gradientTestTensor([1, 2, 4, 5], seed: 20), w = gradientTestTensor([3, 2, 3, 3], seed: 21, scale: 0.5)
+        let b = gradientTestTensor([3], seed: 22)
+        checkGradients("conv2d input only", [x, w, b], differentiable: [true, false, false]) { t, v in
+            t.conv2d(v[0], v[1], v[2], padding: 1)
+        }
+        checkGradients("conv2d parameters only", [x, w, b], differentiable: [false, true, true]) { t, v in
+            t.conv2d(v[0], v[1], v[2], stride: 2, padding: 1)
+        }
+    }
+
     func testConvStridedDownsample() {
         // The U-Net downsampler (stride 2, padding 1) on odd and even sizes.
         for (h, wd) in [(6, 6), (7, 5)] {

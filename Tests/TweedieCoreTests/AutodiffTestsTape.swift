@@ -44,6 +44,23 @@ final class AutodiffTapeTests: XCTestCase {
         XCTAssertEqual(g[1], Tensor(shape: [3]))
     }
 
+    func testGradientAccumulationAcrossTapes() {
+        // Two micro-batches accumulate into one preallocated buffer: the sum of the two per-tape gradients.
+        let w = gradientTestTensor([3, 4], seed: 104)
+        var buffer = Tensor(shape: [3, 4])
+        var expected = Tensor(shape: [3, 4])
+        for batch in 0..<2 {
+            let tape = Tape()
+            let weight = tape.leaf(w, requiresGrad: true)
+            let x = tape.constant(gradientTestTensor([5, 4], seed: 105 + UInt64(batch)))
+            tape.backward(tape.sum(tape.silu(tape.linear(x, weight))))
+            tape.addGradient(of: weight, into: &buffer)
+            expected = expected + weight.grad!
+        }
+        XCTAssertEqual(buffer, expected)
+        XCTAssertGreaterThan(buffer.maxAbs, 0)
+    }
+
     func testCustomOpThroughRecord() {
         // A user-defined cube op: y = x³, dy/dx = 3x².
         func cube(_ t: Tape, _ x: Variable) -> Variable {

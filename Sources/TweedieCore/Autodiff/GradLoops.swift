@@ -145,3 +145,11 @@ enum GradMath {
         for i in 0..<n { row[i] *= inv }
     }
 }
+
+extension GradLoops {
+    /// Calls `body` with the element pointer of an optional tensor (nil when absent).
+    static func withPointer<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let t else { return body(nil) }
+        return t.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}

@@ -172,6 +172,16 @@ public final class Tape {
         return grads[v.id]
     }
 
+    /// Adds the gradient of `v` (if one reached it) into `buffer` in place: accumulation over micro-batches or
+    /// sampler trajectories into preallocated parameter-gradient buffers.
+    public func addGradient(of v: Variable, into buffer: inout Tensor) {
+        guard let g = gradient(v) else { return }
+        precondition(g.count == buffer.count, "Tape.addGradient: gradient \(g.shape) into buffer \(buffer.shape)")
+        buffer.withUnsafeMutableBufferPointer { dst in
+            g.withUnsafeBufferPointer { src in addInPlace(dst.baseAddress!, src.baseAddress!, dst.count) }
+        }
+    }
+
     /// Backpropagates from scalar `loss` and returns d loss / d v for each of `wrt` (zeros where no path exists).
     /// `wrt` may name intermediate variables as well as leaves.
     public func gradients(of loss: Variable, wrt: [Variable]) -> [Tensor] {

@@ -4,29 +4,39 @@
 public func conv2dBackward(gradOutput dy: Tensor, input x: Tensor, weight w: Tensor, stride: Int = 1,
                            padding: Int = 0, needInput: Bool = true, needWeight: Bool = true,
                            needBias: Bool = true) -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
-    precondition(x.rank == 4 && w.rank == 4 && dy.rank == 4 && w.shape[1] == x.shape[1],
-                 "conv2dBackward: input \(x.shape), weight \(w.shape), gradient \(dy.shape)")
-    let n = x.shape[0], outC = w.shape[0]
-    let g = Patches.Geometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
-                             kernelH: w.shape[2], kernelW: w.shape[3], stride: stride, padding: padding,
+    conv2dGradients(dy, input: needWeight ? x : nil, inputShape: x.shape, weight: needInput ? w : nil,
+                    weightShape: w.shape, stride: stride, padding: padding, needBias: needBias)
+}
+
+/// `conv2dBackward` with each operand present only when the other operand's gradient needs it (the input for dW,
+/// the weight for dx), so a pullback keeps nothing it will not use.
+func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w: Tensor?, weightShape: [Int],
+                     stride: Int, padding: Int, needBias: Bool) -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
+    precondition(inputShape.count == 4 && weightShape.count == 4 && dy.rank == 4 && weightShape[1] == inputShape[1],
+                 "conv2dBackward: input \(inputShape), weight \(weightShape), gradient \(dy.shape)")
+    let n = inputShape[0], outC = weightShape[0]
+    let needInput = w != nil, needWeight = x != nil
+    let g = Patches.Geometry(channels: inputShape[1], height: inputShape[2], width: inputShape[3],
+                             kernelH: weightShape[2], kernelW: weightShape[3], stride: stride, padding: padding,
                              outH: dy.shape[2], outW: dy.shape[3])
     precondition(dy.shape[0] == n && dy.shape[1] == outC
                  && g.outH == (g.height + 2 * padding - g.kernelH) / stride + 1
                  && g.outW == (g.width + 2 * padding - g.kernelW) / stride + 1,
-                 "conv2dBackward: gradient \(dy.shape) does not match input \(x.shape) and weight \(w.shape)")
+                 "conv2dBackward: gradient \(dy.shape) does not match input \(inputShape) and weight \(weightShape)")
     // A 1×1, stride-1, unpadded convolution is a plain GEMM: the patch matrix is the input itself.
     let pointwise = g.kernelH == 1 && g.kernelW == 1 && stride == 1 && padding == 0
     let inPlane = g.channels * g.height * g.width, outPlane = outC * g.cols
-    var gx: Tensor? = needInput ? Tensor(shape: x.shape) : nil
-    var gw: Tensor? = needWeight ? Tensor(shape: w.shape) : nil
+    var gx: Tensor? = needInput ? Tensor(shape: inputShape) : nil
+    var gw: Tensor? = needWeight ? Tensor(shape: weightShape) : nil
     var col = [Float](repeating: 0, count: pointwise || (!needInput && !needWeight) ? 0 : g.rows * g.cols)
     dy.withUnsafeBufferPointer { pdy in
-        x.withUnsafeBufferPointer { px in
-            w.withUnsafeBufferPointer { pw in
+        GradLoops.withPointer(x) { px in
+            GradLoops.withPointer(w) { pw in
                 col.withUnsafeMutableBufferPointer { pcol in
                     for s in 0..<n {
-                        let dyS = pdy.baseAddress! + s * outPlane, xS = px.baseAddress! + s * inPlane
-                        if needWeight {
+                        let dyS = pdy.baseAddress! + s * outPlane
+                        if let px {
+                            let xS = px + s * inPlane
                             let patches: UnsafePointer<Float>
                             if pointwise { patches = xS } else {
                                 Patches.unfold(xS, g, into: pcol.baseAddress!)
@@ -37,14 +47,14 @@ public func conv2dBackward(gradOutput dy: Tensor, input x: Tensor, weight w: Ten
                                       beta: s == 0 ? 0 : 1, c: pgw.baseAddress!)
                             }
                         }
-                        if needInput {
+                        if let pw {
                             gx!.withUnsafeMutableBufferPointer { pgx in
                                 let dxS = pgx.baseAddress! + s * inPlane
                                 if pointwise {
-                                    sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw.baseAddress!, b: dyS,
+                                    sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS,
                                           c: dxS)
                                 } else {
-                                    sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw.baseAddress!, b: dyS,
+                                    sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS,
                                           c: pcol.baseAddress!)
                                     Patches.fold(pcol.baseAddress!, g, into: dxS)
                                 }

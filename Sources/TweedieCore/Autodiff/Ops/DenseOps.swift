@@ -4,14 +4,13 @@ extension Tape {
     /// Differentiable `linear`: y = x·Wᵀ + b over the last dimension (x [..., in], weight [out, in], bias [out]).
     public func linear(_ x: Variable, _ weight: Variable, _ bias: Variable? = nil) -> Variable {
         let y = TweedieCore.linear(x.value, weight: weight.value, bias: bias?.value)
-        // Each operand is kept only if the other's gradient needs it.
-        let xv = weight.requiresGrad ? x.value : Tensor(shape: x.shape)
-        let wv = x.requiresGrad ? weight.value : Tensor(shape: weight.shape)
+        // Each operand is kept only if the other's gradient needs it (frozen weights keep no activations).
+        let xv = weight.requiresGrad ? x.value : nil, wv = x.requiresGrad ? weight.value : nil
+        let xShape = x.shape, wShape = weight.shape
         let xid = x.id, wid = weight.id, bid = bias?.id
         return record(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g, tape in
-            let r = linearBackward(gradOutput: g, input: xv, weight: wv, needInput: tape.needsGradient(xid),
-                                   needWeight: tape.needsGradient(wid),
-                                   needBias: bid.map(tape.needsGradient) ?? false)
+            let r = linearGradients(g, input: xv, inputShape: xShape, weight: wv, weightShape: wShape,
+                                    needBias: bid.map(tape.needsGradient) ?? false)
             if let gx = r.input { tape.accumulate(xid, gx) }
             if let gw = r.weight { tape.accumulate(wid, gw) }
             if let bid, let gb = r.bias { tape.accumulate(bid, gb) }
@@ -23,13 +22,12 @@ extension Tape {
                        padding: Int = 0) -> Variable {
         let y = TweedieCore.conv2d(x.value, weight: weight.value, bias: bias?.value, stride: stride,
                                    padding: padding)
-        let xv = weight.requiresGrad ? x.value : Tensor(shape: x.shape)
-        let wv = x.requiresGrad ? weight.value : Tensor(shape: weight.shape)
+        let xv = weight.requiresGrad ? x.value : nil, wv = x.requiresGrad ? weight.value : nil
+        let xShape = x.shape, wShape = weight.shape
         let xid = x.id, wid = weight.id, bid = bias?.id
         return record(y, inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g, tape in
-            let r = conv2dBackward(gradOutput: g, input: xv, weight: wv, stride: stride, padding: padding,
-                                   needInput: tape.needsGradient(xid), needWeight: tape.needsGradient(wid),
-                                   needBias: bid.map(tape.needsGradient) ?? false)
+            let r = conv2dGradients(g, input: xv, inputShape: xShape, weight: wv, weightShape: wShape,
+                                    stride: stride, padding: padding, needBias: bid.map(tape.needsGradient) ?? false)
             if let gx = r.input { tape.accumulate(xid, gx) }
             if let gw = r.weight { tape.accumulate(wid, gw) }
             if let bid, let gb = r.bias { tape.accumulate(bid, gb) }

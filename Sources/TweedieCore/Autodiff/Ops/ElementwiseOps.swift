@@ -24,10 +24,10 @@ extension Tape {
     /// Differentiable elementwise `mul` of same-shape values.
     public func mul(_ a: Variable, _ b: Variable) -> Variable {
         let aid = a.id, bid = b.id
-        let av = b.requiresGrad ? a.value : Tensor(shape: []), bv = a.requiresGrad ? b.value : Tensor(shape: [])
+        let av = b.requiresGrad ? a.value : nil, bv = a.requiresGrad ? b.value : nil
         return record(TweedieCore.mul(a.value, b.value), inputs: [a, b]) { g, tape in
-            if tape.needsGradient(aid) { tape.accumulate(aid, TweedieCore.mul(g, bv)) }
-            if tape.needsGradient(bid) { tape.accumulate(bid, TweedieCore.mul(g, av)) }
+            if let bv { tape.accumulate(aid, TweedieCore.mul(g, bv)) }
+            if let av { tape.accumulate(bid, TweedieCore.mul(g, av)) }
         }
     }
 
