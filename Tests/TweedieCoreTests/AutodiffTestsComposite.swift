@@ -87,6 +87,28 @@ final class AutodiffCompositeTests: XCTestCase {
         checkGradients("DiT block", ditBlockInputs(seed: 400), elementwiseLimit: 40, ditBlock)
     }
 
+    func testGradientDescentFitsATinyConvNet() {
+        // A new tape per step, as in training: 60 plain gradient steps must cut the loss at least tenfold.
+        let x = gradientTestTensor([2, 2, 5, 5], seed: 510)
+        let target = conv2d(TweedieCore.silu(conv2d(x, weight: gradientTestTensor([3, 2, 3, 3], seed: 511), bias: nil,
+                                                    padding: 1)),
+                            weight: gradientTestTensor([1, 3, 1, 1], seed: 512), bias: nil)
+        var params = [gradientTestTensor([3, 2, 3, 3], seed: 513, scale: 0.3), gradientTestTensor([3], seed: 514, scale: 0.1),
+                      gradientTestTensor([1, 3, 1, 1], seed: 515, scale: 0.3)]
+        var losses: [Float] = []
+        for _ in 0..<60 {
+            let tape = Tape()
+            let p = params.map { tape.leaf($0, requiresGrad: true) }
+            let out = tape.conv2d(tape.silu(tape.conv2d(tape.constant(x), p[0], p[1], padding: 1)), p[2])
+            let loss = tape.mseLoss(out, tape.constant(target))
+            losses.append(loss.value.data[0])
+            let grads = tape.gradients(of: loss, wrt: p)
+            for i in params.indices { params[i] = params[i] - grads[i] * 2 }
+        }
+        print("gradient descent: loss \(losses.first!) -> \(losses.last!)")
+        XCTAssertLessThan(losses.last!, losses.first! / 10, "losses \(losses)")
+    }
+
     func testDownUpPathWithSkipConcat() {
         // conv → strided conv down → upsample → concat skip → conv → mse against a target.
         let inputs = [gradientTestTensor([1, 2, 4, 4], seed: 500), gradientTestTensor([3, 2, 3, 3], seed: 501, scale: 0.4),

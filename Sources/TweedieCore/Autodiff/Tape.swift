@@ -9,6 +9,13 @@
 ///     let x = tape.leaf(image, requiresGrad: true), w = tape.leaf(weight, requiresGrad: true)
 ///     let loss = tape.mseLoss(tape.conv2d(x, w, nil, padding: 1), tape.constant(target))
 ///     let g = tape.gradients(of: loss, wrt: [x, w])   // [dL/dx, dL/dw]
+///     // or: loss.backward(); x.grad, w.grad
+///
+/// Ops (extensions in Autodiff/Ops): linear, conv2d (any stride/padding), groupNorm, layerNorm, silu, gelu, sigmoid,
+/// softmax, attention, upsampleNearest2x, avgPool2d, pad2d, embedding, concat, split, chunk, reshape, permute,
+/// nchwToNLC, nlcToNCHW, add, sub, mul, scale (and `+ - *` on Variables), addChannelBias, modulate, gate, dropout,
+/// sum, mean, mseLoss; `record`/`recordMany` add custom ops and `checkpoint` recomputes regions.
+/// Values of kernels without parameters to learn (timestep and positional embeddings) enter as `constant`s.
 public final class Tape {
     /// Maps the gradient of a node's output to gradients of its operands, accumulated through `accumulate`.
     /// Pullbacks capture only what they need (operand tensors, ids), never the tape, so no cycles form.
@@ -27,7 +34,6 @@ public final class Tape {
     struct Node {
         let shape: [Int]
         let requiresGrad: Bool
-        let isLeaf: Bool
         var pullback: Backprop?
     }
 
@@ -45,7 +51,7 @@ public final class Tape {
 
     /// An input of the computation; gradients are kept for leaves that require them.
     public func leaf(_ value: Tensor, requiresGrad: Bool = false) -> Variable {
-        append(value, requiresGrad: requiresGrad, isLeaf: true, pullback: nil)
+        append(value, requiresGrad: requiresGrad, pullback: nil)
     }
 
     /// A value that never receives a gradient (timestep or positional embeddings, targets, masks).
@@ -59,7 +65,7 @@ public final class Tape {
             precondition(v.tape === self, "Tape: operand \(v.id) belongs to another tape")
             needs = needs || nodes[v.id].requiresGrad
         }
-        return append(value, requiresGrad: needs, isLeaf: false, pullback: needs ? .single(pullback) : nil)
+        return append(value, requiresGrad: needs, pullback: needs ? .single(pullback) : nil)
     }
 
     /// Records an op with several outputs and one pullback that sees all their gradients at once.
@@ -72,14 +78,13 @@ public final class Tape {
         let first = nodes.count
         return values.enumerated().map { i, value in
             let last = i == values.count - 1
-            return append(value, requiresGrad: needs, isLeaf: false,
-                          pullback: needs && last ? .multi(first: first, pullback) : nil)
+            return append(value, requiresGrad: needs, pullback: needs && last ? .multi(first: first, pullback) : nil)
         }
     }
 
-    private func append(_ value: Tensor, requiresGrad: Bool, isLeaf: Bool, pullback: Backprop?) -> Variable {
+    private func append(_ value: Tensor, requiresGrad: Bool, pullback: Backprop?) -> Variable {
         precondition(!consumed, "Tape: recording after backward; use a new tape for each pass")
-        nodes.append(Node(shape: value.shape, requiresGrad: requiresGrad, isLeaf: isLeaf, pullback: pullback))
+        nodes.append(Node(shape: value.shape, requiresGrad: requiresGrad, pullback: pullback))
         grads.append(nil)
         return Variable(value: value, id: nodes.count - 1, tape: self)
     }
