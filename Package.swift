@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "TweedieCore", dependencies: ["CBLAS", "CFFTW"], swiftSettings: fast),
         .target(name: "TweedieModels", dependencies: ["TweedieCore"], swiftSettings: fast),
         .target(name: "TweedieImaging", dependencies: ["TweedieCore", "CPNG"], swiftSettings: fast),
-        .target(name: "TweedieTraining", dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging"],
+        .target(name: "TweedieTraining", dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging",
+                                                       "TweedieSamplers"],
                 swiftSettings: fast),
         .target(name: "TweedieSamplers", dependencies: ["TweedieCore"], path: "Samplers", swiftSettings: fast),
         .target(name: "Tweedie",
@@ -40,7 +41,7 @@ let package = Package(
         .testTarget(name: "TweedieSamplersTests", dependencies: ["TweedieSamplers", "TweedieModels"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "TweedieTrainingTests", dependencies: ["TweedieTraining"]),
+        .testTarget(name: "TweedieTrainingTests", dependencies: ["TweedieTraining"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
     ]
 )
