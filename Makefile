@@ -19,7 +19,7 @@ build: deps
 
 test: deps
 	swift build $(SWIFT_FLAGS) --build-tests
-	swift test $(SWIFT_FLAGS) --skip-build
+	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
 bench: deps
 	bash bench/run
