@@ -1,0 +1,162 @@
+import Foundation
+import TweedieCore
+import TweedieSamplers
+
+/// Every knob of a sampling run, in the vocabulary of `tweedie generate`. A value of this type plus the model and
+/// the noise it names re-creates a run bit for bit; image metadata stores it as JSON (snake_case keys).
+public struct GenerationSettings: Codable, Equatable, Sendable {
+    /// Sampler name (`SamplerRegistry.names`).
+    public var sampler = "euler_a"
+    /// Number of sampling steps.
+    public var steps = 20
+    /// Sigma spacing: default (the scheduler config's), karras, exponential, leading, trailing, linspace or
+    /// custom (then `sigmas` holds the list).
+    public var schedule = "default"
+    /// Explicit noise levels for `schedule == "custom"`.
+    public var sigmas: [Float]?
+    /// Noise scale of ddim / euler_a (nil: the sampler's default, 0 for ddim and 1 for euler_a).
+    public var eta: Float?
+    /// none, cfg or apg.
+    public var guidance = "none"
+    /// Guidance scale w (diffusers' convention: 1 = conditional only).
+    public var cfgScale: Float = 3
+    /// CFG rescale phi in [0, 1].
+    public var guidanceRescale: Float = 0
+    /// APG parallel-component weight, momentum and norm threshold.
+    public var apgEta: Float = 0
+    public var apgMomentum: Float = -0.5
+    public var apgNormThreshold: Float = 0
+    /// Guided fraction of the run [start, stop); nil: the whole run.
+    public var guidanceInterval: [Double]?
+    /// philox (keyed per image and purpose) or torch (torch.randn-exact, one generator per image).
+    public var rng = "philox"
+    /// Base seed: image i of the run uses seed + startIndex + i.
+    public var seed: UInt64 = 0
+    /// Class id for every image; nil: each image gets `ClassSpace.defaultClass(forImage:)` (unconditional
+    /// networks ignore it).
+    public var classID: Int?
+    /// Images in the run.
+    public var batchCount = 1
+    /// Global index of the first image (seed offset and output numbering).
+    public var startIndex = 0
+    /// A safetensors file whose `sample` tensor holds the unit initial noise instead of the rng's draw.
+    public var latents: String?
+    /// Which entry of the latents file's batch image 0 starts from (re-making one image of a batch).
+    public var latentsOffset = 0
+
+    /// The defaults of `tweedie generate`.
+    public init() {}
+
+    /// snake_case keys, spelled out so names like `classID` survive the round trip.
+    enum CodingKeys: String, CodingKey {
+        case sampler, steps, schedule, sigmas, eta, guidance, rng, seed, latents
+        case cfgScale = "cfg_scale", guidanceRescale = "guidance_rescale", apgEta = "apg_eta"
+        case apgMomentum = "apg_momentum", apgNormThreshold = "apg_norm_threshold"
+        case guidanceInterval = "guidance_interval", classID = "class", batchCount = "batch_count"
+        case startIndex = "start_index", latentsOffset = "latents_offset"
+    }
+
+    /// Schedule names `--schedule` accepts.
+    public static let scheduleNames = ["default", "karras", "exponential", "leading", "trailing", "linspace"]
+    /// Guidance names `--guidance` accepts.
+    public static let guidanceNames = ["none", "cfg", "apg"]
+    /// Noise generator names `--rng` accepts.
+    public static let rngNames = ["philox", "torch"]
+
+    /// The seed of image `i` of the run.
+    public func seed(ofImage i: Int) throws -> UInt64 {
+        let (a, o1) = seed.addingReportingOverflow(UInt64(startIndex))
+        let (b, o2) = a.addingReportingOverflow(UInt64(i))
+        guard !o1 && !o2, b <= UInt64(Int64.max) else {
+            throw TweedieError.badInput("--seed \(seed) + --start-index \(startIndex) + \(i) exceeds \(Int64.max)")
+        }
+        return b
+    }
+
+    /// Checks values that do not depend on the model; each failure is `badInput` naming the flag.
+    public func validate() throws {
+        guard steps >= 1 else { throw TweedieError.badInput("--steps must be at least 1, got \(steps)") }
+        _ = try SamplerRegistry.family(of: sampler)
+        guard GenerationSettings.scheduleNames.contains(schedule) || schedule == "custom" else {
+            throw TweedieError.badInput("--schedule \(schedule) is unknown; valid: "
+                                        + GenerationSettings.scheduleNames.joined(separator: ", "))
+        }
+        if schedule == "custom" && (sigmas ?? []).isEmpty {
+            throw TweedieError.badInput("--sigmas: a custom schedule needs at least one sigma")
+        }
+        if let s = sigmas, let bad = s.first(where: { !$0.isFinite || $0 < 0 }) {
+            throw TweedieError.badInput("--sigmas: \(bad) is not a finite non-negative number")
+        }
+        guard GenerationSettings.guidanceNames.contains(guidance) else {
+            throw TweedieError.badInput("--guidance \(guidance) is unknown; valid: "
+                                        + GenerationSettings.guidanceNames.joined(separator: ", "))
+        }
+        guard cfgScale.isFinite, cfgScale >= 0 else {
+            throw TweedieError.badInput("--cfg-scale must be a finite number >= 0, got \(cfgScale)")
+        }
+        guard guidanceRescale.isFinite, (0...1).contains(guidanceRescale) else {
+            throw TweedieError.badInput("--guidance-rescale must be in [0, 1], got \(guidanceRescale)")
+        }
+        for (flag, v) in [("--apg-eta", apgEta), ("--apg-momentum", apgMomentum)] where !v.isFinite {
+            throw TweedieError.badInput("\(flag) must be a finite number, got \(v)")
+        }
+        guard apgNormThreshold.isFinite, apgNormThreshold >= 0 else {
+            throw TweedieError.badInput("--apg-norm-threshold must be a finite number >= 0, got \(apgNormThreshold)")
+        }
+        if let iv = guidanceInterval {
+            guard iv.count == 2, 0 <= iv[0], iv[0] <= iv[1], iv[1] <= 1 else {
+                throw TweedieError.badInput("--guidance-interval must be START,STOP with 0 <= START <= STOP <= 1, "
+                                            + "got \(iv.map { String($0) }.joined(separator: ","))")
+            }
+        }
+        if let e = eta {
+            guard e.isFinite, e >= 0 else { throw TweedieError.badInput("--eta must be a finite number >= 0, got \(e)") }
+            guard ["ddim", "euler_a"].contains(sampler) else {
+                throw TweedieError.badInput("--eta applies to the ddim and euler_a samplers, not \(sampler)")
+            }
+        }
+        guard GenerationSettings.rngNames.contains(rng) else {
+            throw TweedieError.badInput("--rng \(rng) is unknown; valid: " + GenerationSettings.rngNames.joined(separator: ", "))
+        }
+        guard seed <= UInt64(Int64.max) else { throw TweedieError.badInput("--seed must be at most \(Int64.max)") }
+        guard batchCount >= 1 else { throw TweedieError.badInput("--batch-count must be at least 1, got \(batchCount)") }
+        guard startIndex >= 0 else { throw TweedieError.badInput("--start-index must be >= 0, got \(startIndex)") }
+        guard latentsOffset >= 0 else { throw TweedieError.badInput("latents offset must be >= 0, got \(latentsOffset)") }
+        _ = try seed(ofImage: batchCount - 1)
+    }
+
+    /// The sigma spacing these settings ask for (nil: the scheduler config's own).
+    public var spacing: SigmaSpacing? {
+        switch schedule {
+        case "karras": return .karras()
+        case "exponential": return .exponential()
+        case "leading": return .leading
+        case "trailing": return .trailing
+        case "linspace": return .linspace
+        case "custom": return .custom(sigmas ?? [])
+        default: return nil
+        }
+    }
+
+    /// The sampler function, with `eta` applied where the sampler takes one.
+    public func makeSampler() throws -> Sampler {
+        switch (sampler, eta) {
+        case ("ddim", let e?): return Samplers.ddim(eta: e)
+        case ("euler_a", let e?): return Samplers.ancestral(eta: e)
+        default: return try SamplerRegistry.sampler(named: sampler)
+        }
+    }
+
+    /// The guidance rule, or nil for none.
+    public func makeGuider() throws -> Guider? {
+        let inner: Guider
+        switch guidance {
+        case "cfg": inner = ClassifierFreeGuidance(scale: cfgScale, rescale: guidanceRescale)
+        case "apg": inner = AdaptiveProjectedGuidance(scale: cfgScale, eta: apgEta, momentum: apgMomentum,
+                                                      normThreshold: apgNormThreshold)
+        default: return nil
+        }
+        guard let iv = guidanceInterval else { return inner }
+        return try GuidanceInterval(inner, start: iv[0], stop: iv[1])
+    }
+}

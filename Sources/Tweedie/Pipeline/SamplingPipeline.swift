@@ -1,0 +1,146 @@
+import Foundation
+import TweedieCore
+import TweedieModels
+import TweedieSamplers
+
+/// A loaded model ready to sample: the denoising network, its scheduler config, its class space and, for latent
+/// pipelines, the autoencoder that turns final latents into images (image = vae.decode(latents / scaling_factor)).
+public final class SamplingPipeline {
+    /// Where everything came from.
+    public let source: ModelSource
+    /// The denoising network (UNet2DModel or DiT).
+    public let network: DiffusionModel
+    /// The decoder of a latent pipeline; nil when the network works on pixels.
+    public let vae: AutoencoderKL?
+    /// Training noise schedule and prediction type.
+    public let scheduler: SchedulerConfig
+    /// Class ids, null class and names.
+    public let classes: ClassSpace
+    /// The network also predicts a variance (DiT with out_channels = 2 x in): those channels are dropped.
+    public let learnedSigma: Bool
+    /// The network's class name as written in its config.json.
+    public let networkClassName: String
+
+    /// Loads the folder at `path` (see `ModelSource` for the layouts).
+    public convenience init(path: String) throws {
+        try self.init(source: try ModelSource(path: path))
+    }
+
+    /// Loads the network, scheduler config and optional autoencoder of `source`.
+    public init(source: ModelSource) throws {
+        self.source = source
+        let loaded = try ModelFolder.load(source.networkFolder)
+        networkClassName = loaded.className
+        guard let net = loaded.diffusionModel else {
+            throw TweedieError.badInput("\(source.networkFolder): \(loaded.className) is not a denoising network "
+                                        + "(expected UNet2DModel or a DiT)")
+        }
+        network = net
+        if let vaeFolder = source.vaeFolder {
+            guard case .vae(let v) = try ModelFolder.load(vaeFolder) else {
+                throw TweedieError.badInput("\(vaeFolder): expected an AutoencoderKL")
+            }
+            guard v.config.latentChannels == net.inChannels else {
+                throw TweedieError.badInput("\(vaeFolder): latent_channels \(v.config.latentChannels) does not match "
+                                            + "the network's \(net.inChannels) input channels")
+            }
+            vae = v
+        } else {
+            vae = nil
+        }
+        scheduler = try source.schedulerConfigPath.map { try SchedulerConfig(path: $0) } ?? SchedulerConfig()
+        learnedSigma = net.outChannels == 2 * net.inChannels
+        guard learnedSigma || net.outChannels == net.inChannels else {
+            throw TweedieError.badInput("\(source.networkFolder): out_channels \(net.outChannels) is neither "
+                                        + "in_channels \(net.inChannels) nor twice it")
+        }
+        classes = try SamplingPipeline.classSpace(loaded, source: source)
+    }
+
+    /// [C, H, W] of one sample in model space (latents for a latent pipeline).
+    public var sampleShape: [Int] { network.sampleShape }
+
+    /// Width and height of the images the pipeline writes.
+    public var imageSize: (width: Int, height: Int) {
+        let f = vae?.downsamplingFactor ?? 1
+        return (sampleShape[2] * f, sampleShape[1] * f)
+    }
+
+    /// Channels of the images the pipeline writes.
+    public var imageChannels: Int { vae?.config.outChannels ?? sampleShape[0] }
+
+    /// The network as a k-diffusion denoiser under the scheduler's prediction type, with the learned variance split
+    /// off and the null class mapped in for unconditional samples.
+    public func denoiser() -> VPDenoiser {
+        let net = network
+        let conditional = classes.isConditional
+        return VPDenoiser(config: scheduler, nullClass: conditional ? (classes.nullClass ?? -1) : nil,
+                          learnedSigma: learnedSigma) { x, t, labels in
+            try net.forward(x, timesteps: t, classLabels: conditional ? labels : nil)
+        }
+    }
+
+    /// Model-space samples [N, C, h, w] -> images [N, C', H, W] in [-1, 1] (identity without an autoencoder).
+    public func decode(_ sample: Tensor) throws -> Tensor {
+        guard let vae else { return sample }
+        let s = 1 / vae.scalingFactor
+        let shift = vae.config.shiftFactor ?? 0
+        let latents = Tensor(shape: sample.shape, data: sample.data.map { $0 * s + shift })
+        return try vae.decode(latents)
+    }
+
+    private var hashes: [String: String] = [:]
+
+    /// SHA-256 of the network's weights file (computed once).
+    public func weightsHash() throws -> String { try hash(source.weightsPath) }
+
+    /// SHA-256 of the autoencoder's weights file, if any.
+    public func vaeHash() throws -> String? { try source.vaeWeightsPath.map { try hash($0) } }
+
+    private func hash(_ path: String) throws -> String {
+        if let h = hashes[path] { return h }
+        let h = try SHA256.hex(fileAt: path)
+        hashes[path] = h
+        return h
+    }
+
+    /// The class space of a loaded network under the folder's settings.
+    static func classSpace(_ loaded: LoadedModel, source: ModelSource) throws -> ClassSpace {
+        let setting = source.nullClassSetting
+        let table: Int
+        var null: Int?
+        switch loaded {
+        case .dit(let m):
+            // diffusers' DiT keeps one extra embedding row (id num_embeds_ada_norm) for the unconditional pass.
+            table = m.config.numEmbedsAdaNorm
+            null = m.config.numEmbedsAdaNorm
+        case .unet(let m):
+            switch m.config.classEmbedding {
+            case .none: return .unconditional
+            case .table(let k):
+                table = k
+                null = k >= 2 ? k - 1 : nil
+            case .timestep:
+                table = Int.max
+                null = nil
+            }
+        case .vae:
+            return .unconditional
+        }
+        if let s = setting {
+            null = s < 0 ? nil : s
+            if case .dit = loaded, let n = null, n > table {
+                throw TweedieError.badInput("\(source.path): null_class \(n) is outside the DiT's \(table + 1) class rows")
+            }
+            if case .unet = loaded, let n = null, n >= table {
+                throw TweedieError.badInput("\(source.path): null_class \(n) is outside the U-Net's \(table) class ids")
+            }
+        }
+        // A DiT's null id sits past the real classes, so it widens the accepted range by one.
+        let accepted: Int = {
+            if case .dit = loaded, null == table { return table + 1 }
+            return table
+        }()
+        return ClassSpace(tableSize: accepted, nullClass: null, labels: source.labels)
+    }
+}
