@@ -1,72 +1,101 @@
 import TweedieCore
 
-/// Hands a checkpoint's tensors out by name, each checked against the shape the network built from the config
+/// Where a network's parameters come from while it is built: a checkpoint file (`SafeTensorsFile`), an in-memory
+/// table (`TensorTableSource`), or a generator that creates each requested tensor (`InitializingWeightSource`).
+/// Layers never see the source directly; they ask a `WeightStore`, which checks shapes and tracks what was taken.
+public protocol WeightSource: AnyObject {
+    /// Names the source in error messages (a file path, or a description such as "<initialiser seed 0>").
+    var path: String { get }
+    /// Names of the tensors the source holds (a generating source: those it has created so far).
+    var names: [String] { get }
+    /// Stored dtype and shape of `name`, nil when absent.
+    func info(_ name: String) -> SafeTensorInfo?
+    /// Stored dtype and shape `name` would have when a layer asks for it with `shape`; nil when the source cannot
+    /// provide it. A file answers with `info(name)`; a generating source answers for any name.
+    func lookup(_ name: String, expected shape: [Int]) -> SafeTensorInfo?
+    /// Tensor `name`, read (or created) with exactly `shape` (which `lookup` reported).
+    func tensor(_ name: String, shape: [Int]) throws -> Tensor
+}
+
+extension WeightSource {
+    /// Sources that only hold what they hold answer `lookup` from `info`.
+    public func lookup(_ name: String, expected shape: [Int]) -> SafeTensorInfo? { info(name) }
+}
+
+extension SafeTensorsFile: WeightSource {}
+
+/// Hands a source's tensors out by name, each checked against the shape the network built from the config
 /// expects, and remembers which were taken so that `finish()` can report the ones nothing asked for.
-/// Every failure is `TweedieError.badInput` naming the safetensors file and the tensor.
+/// Every failure is `TweedieError.badInput` naming the source (the safetensors file) and the tensor.
 public final class WeightStore {
-    /// The checkpoint being read.
-    public let file: SafeTensorsFile
+    /// Where the tensors come from.
+    public let source: any WeightSource
     private var taken = Set<String>()
     /// Elements handed out so far (the model's parameter count once building is done).
     public private(set) var parameterCount = 0
 
-    /// Wraps an opened safetensors file.
-    public init(file: SafeTensorsFile) { self.file = file }
+    /// Wraps any weight source.
+    public init(source: any WeightSource) { self.source = source }
 
-    /// Whether the checkpoint holds `name` (or, when given, its legacy spelling).
+    /// Wraps an opened safetensors file.
+    public convenience init(file: SafeTensorsFile) { self.init(source: file) }
+
+    /// The source under its historical name (a `SafeTensorsFile` when loading a folder).
+    public var file: any WeightSource { source }
+
+    /// Whether the source holds `name` (or, when given, its legacy spelling).
     public func contains(_ name: String, legacyName: String? = nil) -> Bool {
-        file.info(name) != nil || (legacyName.map { file.info($0) != nil } ?? false)
+        source.info(name) != nil || (legacyName.map { source.info($0) != nil } ?? false)
     }
 
     /// Tensor `name` with exactly `shape`. `legacyName` is the spelling old checkpoints used for the same tensor
     /// (e.g. `query.weight` for `to_q.weight`); it is taken when `name` is absent.
     public func tensor(_ name: String, shape: [Int], legacyName: String? = nil) throws -> Tensor {
-        guard let stored = resolve(name, legacyName: legacyName) else {
+        guard let (stored, info) = resolve(name, shape: shape, legacyName: legacyName) else {
             let also = legacyName.map { " (or legacy '\($0)')" } ?? ""
-            throw TweedieError.badInput("\(file.path): missing tensor '\(name)'\(also), expected shape \(shape)")
+            throw TweedieError.badInput("\(source.path): missing tensor '\(name)'\(also), expected shape \(shape)")
         }
-        guard let info = file.info(stored) else { preconditionFailure("resolved name \(stored) vanished") }
         var loadShape = shape
         if info.shape != shape {
             // Linear weights of converted old checkpoints are sometimes stored as 1x1 convolutions.
             guard shape.count == 2, info.shape == shape + [1, 1] else {
-                throw TweedieError.badInput("\(file.path): tensor '\(stored)' has shape \(info.shape), "
+                throw TweedieError.badInput("\(source.path): tensor '\(stored)' has shape \(info.shape), "
                                             + "expected \(shape)")
             }
             loadShape = info.shape
         }
-        let t = try file.tensor(stored, shape: loadShape)
+        let t = try source.tensor(stored, shape: loadShape)
         taken.insert(stored)
         parameterCount += t.count
         return loadShape == shape ? t : t.reshaped(shape)
     }
 
-    /// Tensor `name` if the checkpoint has it, else nil; used where a module's parameter is optional
+    /// Tensor `name` if the source has it, else nil; used where a module's parameter is optional
     /// (elementwise-affine norms, biases).
     public func optionalTensor(_ name: String, shape: [Int]) throws -> Tensor? {
-        file.info(name) == nil ? nil : try tensor(name, shape: shape)
+        source.lookup(name, expected: shape) == nil ? nil : try tensor(name, shape: shape)
     }
 
-    /// Stored dtype -> number of tensors with it, over the whole file.
+    /// Stored dtype -> number of tensors with it, over the whole source.
     public var dtypes: [String: Int] {
         var out: [String: Int] = [:]
-        for name in file.names { if let d = file.info(name)?.dtype { out[d, default: 0] += 1 } }
+        for name in source.names { if let d = source.info(name)?.dtype { out[d, default: 0] += 1 } }
         return out
     }
 
     /// Throws naming the first tensor (and how many in all) that no layer asked for.
     public func finish(modelName: String) throws {
-        let unexpected = file.names.filter { !taken.contains($0) }
+        let unexpected = source.names.filter { !taken.contains($0) }
         guard let first = unexpected.first else { return }
-        let shape = file.info(first)?.shape ?? []
+        let shape = source.info(first)?.shape ?? []
         let more = unexpected.count > 1 ? " and \(unexpected.count - 1) more" : ""
-        throw TweedieError.badInput("\(file.path): unexpected tensor '\(first)' with shape \(shape)\(more), "
+        throw TweedieError.badInput("\(source.path): unexpected tensor '\(first)' with shape \(shape)\(more), "
                                     + "not part of the \(modelName) its config.json describes")
     }
 
-    private func resolve(_ name: String, legacyName: String?) -> String? {
-        if file.info(name) != nil { return name }
-        if let legacy = legacyName, file.info(legacy) != nil { return legacy }
+    private func resolve(_ name: String, shape: [Int], legacyName: String?) -> (String, SafeTensorInfo)? {
+        if let info = source.lookup(name, expected: shape) { return (name, info) }
+        if let legacy = legacyName, let info = source.lookup(legacy, expected: shape) { return (legacy, info) }
         return nil
     }
 }

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+import TweedieCore
+import TweedieModels
+
+/// Fixture paths: this target's own Fixtures/ and the model parity fixtures next door, read by path.
+enum TrainingFixtures {
+    static let testsRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Tests/TweedieTrainingTests/Fixtures/<name>.
+    static func own(_ name: String) -> String {
+        testsRoot.appendingPathComponent("TweedieTrainingTests/Fixtures/\(name)").path
+    }
+
+    /// Tests/TweedieModelsTests/Fixtures/<name>.
+    static func models(_ name: String) -> String {
+        testsRoot.appendingPathComponent("TweedieModelsTests/Fixtures/\(name)").path
+    }
+
+    /// Every tensor of a model folder's checkpoint, by name.
+    static func weights(_ folder: String) throws -> [(String, Tensor)] {
+        let file = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent(ModelFolder.weightsFile))
+        return try file.names.map { ($0, try file.tensor($0)) }
+    }
+
+    /// The UNet2DConfig of a model folder.
+    static func unetConfig(_ folder: String) throws -> UNet2DConfig {
+        try UNet2DConfig(json: JSONConfig(path: (folder as NSString).appendingPathComponent(ModelFolder.configFile)))
+    }
+}
+
+/// max |a − b| / max |b|: relative to the reference's scale, so near-zero elements do not dominate.
+func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+    precondition(a.count == b.count, "relativeError: \(a.shape) vs \(b.shape)")
+    return a.maxAbsDifference(b) / max(b.maxAbs, 1e-30)
+}
+
+/// A scratch directory removed by the caller.
+func makeScratchDirectory(_ tag: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tweedie-\(tag)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.path
+}
