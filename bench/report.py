@@ -31,6 +31,20 @@ def pooled(runs):
     return statistics.median(times), max(r["peak_rss_mb"] for r in ok), "ok", ok[0]
 
 
+def busy_warning(meta):
+    """A warning line when other work shared the CPUs: the 1-minute load average at the end of the timing phase
+    counts the benchmark's own threads, so more than that (plus one for slack) means someone else was running."""
+    try:
+        load = float(meta["load_after"].split()[0])
+        threads = int(meta["threads"])
+    except (KeyError, ValueError, IndexError):
+        return None
+    if load <= threads + 1:
+        return None
+    return (f"**Warning: the machine was busy (1-minute load average {load:.1f} at the end, on {threads} benchmark "
+            f"threads): other processes shared the CPUs and the times are noisy.**")
+
+
 def fmt(v, digits=1, missing="n/a"):
     return missing if v is None else f"{v:.{digits}f}"
 
@@ -54,6 +68,11 @@ def main():
         f"CPU {cpu}, {meta.get('threads', '?')} threads, OpenBLAS core {core}; "
         f"SGEMM {sg.get('sgemm_n', 1024)}^3 GFLOP/s: Tweedie {fmt(sg.get('gflops'))}, "
         f"numpy {fmt(ref.get('numpy_gflops'))}, PyTorch {fmt(ref.get('torch_gflops'))}",
+    ]
+    busy = busy_warning(meta)
+    if busy:
+        lines.append(busy)
+    lines += [
         "",
         "| model | batch | Tweedie ms | PyTorch ms | ORT ms | Tweedie GFLOP/s | peak RSS MB (Tweedie / PyTorch / ORT)"
         " | Tweedie/PyTorch | Tweedie/ORT |",
@@ -82,9 +101,12 @@ def main():
                      f"| {ratio('pytorch')} | {ratio('ort')} |")
         if t_status == "ok":
             iters = sum(len(r.get("times_ms", [])) for r in runs["tweedie"])
+            fastest = " / ".join(fmt(min((t for r in runs[e] for t in r.get("times_ms", [])), default=None))
+                                 for e in ENGINES)
             notes.append(f"{model} ({t_first.get('class_name', '?')}, {t_first.get('parameters', 0) / 1e6:.2f}M "
                          f"parameters) batch {batch}: {t_first.get('gflop_per_call', 0):.2f} GEMM GFLOP per call, "
-                         f"{iters} timed calls per engine over {len(runs['tweedie'])} interleaved rounds")
+                         f"{iters} timed calls per engine over {len(runs['tweedie'])} interleaved rounds; "
+                         f"fastest call ms (Tweedie / PyTorch / ORT) {fastest}")
     lines.append("")
     lines += [f"- {n}" for n in notes]
     extra = [f"{k} {meta[k]}" for k in ("torch", "onnxruntime", "diffusers", "date", "load_before", "load_after")
