@@ -2,8 +2,8 @@
 """ONNX Runtime peer of `tweedie bench`.
 
 `--export` writes the model folder's forward call at one batch size to ONNX (static shapes; the torch.export-based
-exporter, or the legacy TorchScript one when that fails) and exits; the timing run then loads only onnxruntime and numpy, so its
-peak RSS is that of the ORT process alone. Prints one JSON object like torch_bench.py.
+exporter, or the legacy TorchScript one when that fails) and exits; the timing run then loads only onnxruntime and
+numpy, so its peak RSS is that of the ORT process alone. Prints one JSON object like torch_bench.py.
 """
 import argparse
 import os

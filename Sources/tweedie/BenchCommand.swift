@@ -17,10 +17,11 @@ struct BenchCommand: ParsableCommand {
             GFLOP/s counts the GEMM work of one call (FlopCounter).
             """)
 
-    @Option(help: "Model folder (config.json + diffusion_pytorch_model.safetensors).")
+    @Option(help: ArgumentHelp("Model folder (config.json + diffusion_pytorch_model.safetensors).", valueName: "dir"))
     var model: String?
 
-    @Option(name: .customLong("sgemm"), help: "Square SGEMM size to time instead of a model.")
+    @Option(name: .customLong("sgemm"),
+            help: ArgumentHelp("Square SGEMM size to time instead of a model.", valueName: "n"))
     var sgemmSize: Int?
 
     @Option(help: "Samples per forward call.")
@@ -115,7 +116,11 @@ struct BenchCommand: ParsableCommand {
         let cfg = try JSONConfig(path: dir + "/config.json")
         // sample_size is an int in most folders, a [H, W] pair in some.
         let size: Int
-        if let s = try? cfg.int("sample_size") { size = s } else { size = try cfg.ints("sample_size", default: [32])[0] }
+        if let s = try? cfg.int("sample_size") {
+            size = s
+        } else {
+            size = try cfg.ints("sample_size", default: [32])[0]
+        }
         let side = max(1, size / vae.downsamplingFactor)
         return [vae.config.latentChannels, side, side]
     }
@@ -196,8 +201,8 @@ private struct BenchResult {
             lines.append("call       \(info["call"]?.plain ?? "") input \(info["input_shape"]?.plain ?? "")"
                 + " -> \(info["output_shape"]?.plain ?? "")")
         }
-        lines.append("time       \(fixed(medianMs, 2)) ms per call (median of \(times.count); min \(fixed(times.min() ?? 0, 2))"
-            + ", max \(fixed(times.max() ?? 0, 2)); \(warmup) warm-up)")
+        lines.append("time       \(fixed(medianMs, 2)) ms per call (median of \(times.count);"
+            + " min \(fixed(times.min() ?? 0, 2)), max \(fixed(times.max() ?? 0, 2)); \(warmup) warm-up)")
         lines.append("compute    \(fixed(Double(flopsPerCall) / 1e9, 3)) GFLOP per call, \(fixed(gflops, 1)) GFLOP/s")
         lines.append("memory     peak RSS \(fixed(peakRSSMegabytes(), 1)) MB")
         lines.append("threads    \(Runtime.threads)")
