@@ -93,10 +93,14 @@ public final class ImageGenerator {
         let x = scale(unit, sched.initNoiseSigma)
         let classes = classes(s)
         let condition = pipeline.classes.isConditional ? Condition(classLabels: classes.map { $0! }) : .unconditional
-        let vp = pipeline.denoiser()
+        // diffusers' DDIM clamps only the clean estimate, not the step direction: its own sampler does that.
+        let clippedDDIM = s.sampler == "ddim" && pipeline.scheduler.clipSample
+        let vp = pipeline.denoiser(clip: !clippedDDIM)
         let model: Denoiser = try s.makeGuider().map { GuidedDenoiser(model: vp, guider: $0, sigmas: sched.sigmas) } ?? vp
+        let sampler = clippedDDIM ? ClippedDDIM.sampler(eta: s.eta ?? 0, clip: Float(pipeline.scheduler.clipSampleRange))
+            : try s.makeSampler()
         var stopped = false
-        let out = try s.makeSampler()(model, x, sched.sigmas, condition, noise) { info in
+        let out = try sampler(model, x, sched.sigmas, condition, noise) { info in
             let answer = onStep(info)
             if answer == .stop { stopped = true }
             return answer

@@ -70,12 +70,16 @@ public final class SamplingPipeline {
     public var imageChannels: Int { vae?.config.outChannels ?? sampleShape[0] }
 
     /// The network as a k-diffusion denoiser under the scheduler's prediction type, with the learned variance split
-    /// off and the null class mapped in for unconditional samples.
-    public func denoiser() -> VPDenoiser {
+    /// off and the null class mapped in for unconditional samples. `clip` applies the config's clip_sample to x0
+    /// (off for samplers that clamp by themselves, see `ClippedDDIM`).
+    public func denoiser(clip: Bool = true) -> VPDenoiser {
         let net = network
         let conditional = classes.isConditional
-        return VPDenoiser(config: scheduler, nullClass: conditional ? (classes.nullClass ?? -1) : nil,
-                          learnedSigma: learnedSigma) { x, t, labels in
+        // A conditional network without a null class still needs a non-nil id here; -1 is rejected by the network
+        // should an unconditional pass ever reach it (guidance is refused earlier for such models).
+        return VPDenoiser(alphasCumprod: NoiseSchedule.alphasCumprod(scheduler), prediction: scheduler.predictionType,
+                          learnedSigma: learnedSigma, nullClass: conditional ? (classes.nullClass ?? -1) : nil,
+                          clipDenoised: clip && scheduler.clipSample ? Float(scheduler.clipSampleRange) : nil) { x, t, labels in
             try net.forward(x, timesteps: t, classLabels: conditional ? labels : nil)
         }
     }

@@ -1,0 +1,82 @@
+import Foundation
+import Tweedie
+
+extension GenerateCommand {
+    /// The run's settings: the defaults (or, with --from, the stored recipe), then every flag given explicitly.
+    /// Values that depend on the model (label names, default guidance) are resolved against `generator`.
+    func resolveSettings(base: GenerationSettings?, generator: ImageGenerator) throws -> GenerationSettings {
+        var s = base ?? GenerationSettings()
+        let remaking = base != nil
+        if let v = sampler { s.sampler = v }
+        if let v = steps { s.steps = v }
+        if let v = schedule {
+            s.schedule = v
+            s.sigmas = nil
+        }
+        if let text = sigmas {
+            let list = try parseFloats(text, flag: "--sigmas")
+            s.schedule = "custom"
+            s.sigmas = list
+            // The step count follows the list (a trailing 0 is the end point, not a step start).
+            s.steps = max(1, list.last == 0 ? list.count - 1 : list.count)
+            if let given = steps, given != s.steps {
+                throw TweedieError.badInput("--steps \(given) contradicts --sigmas, which gives \(s.steps) steps")
+            }
+        }
+        if let v = guidance { s.guidance = v } else if !remaking { s.guidance = generator.defaultGuidance }
+        if let v = cfgScale { s.cfgScale = v }
+        if let v = guidanceRescale { s.guidanceRescale = v }
+        if let v = apgEta { s.apgEta = v }
+        if let v = apgMomentum { s.apgMomentum = v }
+        if let v = apgNormThreshold { s.apgNormThreshold = v }
+        if let text = guidanceInterval {
+            let pair = try parseFloats(text, flag: "--guidance-interval").map(Double.init)
+            guard pair.count == 2 else {
+                throw TweedieError.badInput("--guidance-interval must be START,STOP, got \(text)")
+            }
+            s.guidanceInterval = pair
+        }
+        if let v = eta { s.eta = v }
+        if let v = rng { s.rng = v }
+        if let v = seed {
+            guard v >= -1 else { throw TweedieError.badInput("--seed must be >= 0 (or -1 for random), got \(v)") }
+            s.seed = v == -1 ? randomSeed() : UInt64(v)
+        } else if !remaking {
+            s.seed = randomSeed()
+        }
+        if let v = startIndex { s.startIndex = v }
+        if classID != nil && label != nil { throw TweedieError.badInput("--class and --label: give one") }
+        if let v = classID { s.classID = v }
+        if let name = label { s.classID = try generator.pipeline.classes.classID(forLabel: name) }
+        if let path = latents {
+            s.latents = absolute(path)
+            s.latentsOffset = 0
+        }
+        if let v = batchCount {
+            s.batchCount = v
+        } else if latents != nil {
+            s.batchCount = try LatentsFile.count(path: s.latents!)
+        }
+        return s
+    }
+
+    /// Seeds drawn when none is given stay below 2^32, short enough to type back in.
+    private func randomSeed() -> UInt64 { UInt64.random(in: 0...UInt64(UInt32.max)) }
+
+    private func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path
+            : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+        return (full as NSString).standardizingPath
+    }
+
+    /// A comma-separated list of numbers; anything else is `badInput` naming `flag`.
+    private func parseFloats(_ text: String, flag: String) throws -> [Float] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map {
+            let item = $0.trimmingCharacters(in: .whitespaces)
+            guard let v = Float(item), v.isFinite else {
+                throw TweedieError.badInput("\(flag): '\(item)' is not a finite number (expected a comma-separated list)")
+            }
+            return v
+        }
+    }
+}
