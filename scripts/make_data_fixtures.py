@@ -24,7 +24,7 @@ def pattern_bytes(blocks=64):
                 r = state >> 16
                 out.append(common[r % 13] if r % 4 else (r >> 3) & 0xFF)
             elif kind == 1:
-                out.append(out[len(out) - 512])
+                out.append(out[len(out) - 512] if len(out) >= 512 else out[len(out) - 256])
             elif kind == 2:
                 out.append(b & 0xFF)
             else:

@@ -69,11 +69,13 @@ public enum Colin27 {
         return (p[0], p[1])
     }
 
-    /// Axial slices `indices` of a [Z, Y, X] volume, normalised and resampled as the recipe says.
-    public static func slices(_ indices: [Int], of volume: Tensor, side: Int = side) -> Tensor {
+    /// Axial slices `indices` of a [Z, Y, X] volume, normalised and resampled as the recipe says. Pass `range`
+    /// (from `normalisationRange`) to skip recomputing the volume's percentiles on repeated calls.
+    public static func slices(_ indices: [Int], of volume: Tensor, range: (low: Float, high: Float)? = nil,
+                              side: Int = side) -> Tensor {
         precondition(volume.rank == 3, "Colin27.slices: volume must be [Z, Y, X], got \(volume.shape)")
         let (ny, nx) = (volume.shape[1], volume.shape[2])
-        let (low, high) = normalisationRange(volume)
+        let (low, high) = range ?? normalisationRange(volume)
         let scale = high > low ? 1 / (high - low) : 0
         let square = max(ny, nx)
         let top = (square - ny) / 2, left = (square - nx) / 2
