@@ -198,7 +198,8 @@ final class InflateDecoder {
         let lit = HuffmanTable(), dist = HuffmanTable()
         // Both are complete canonical codes from RFC 1951 3.2.6, so building cannot fail.
         try! l.withUnsafeBufferPointer { try lit.build(lengths: $0.baseAddress!, count: 288) }
-        try! [UInt8](repeating: 5, count: 30).withUnsafeBufferPointer { try dist.build(lengths: $0.baseAddress!, count: 30) }
+        let five = [UInt8](repeating: 5, count: 30)
+        try! five.withUnsafeBufferPointer { try dist.build(lengths: $0.baseAddress!, count: 30) }
         return (lit, dist)
     }()
 }

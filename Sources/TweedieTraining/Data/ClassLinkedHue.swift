@@ -53,7 +53,8 @@ public enum ClassLinkedHue {
     /// The recipe over raw 28x28 grey bytes (`pixels` holds images back to back) and their labels.
     public static func images(pixels: [UInt8], labels: [Int], indices: [Int], seed: UInt64) -> Tensor {
         let inSide = FashionMNIST.side, inPlane = inSide * inSide, plane = side * side
-        precondition(pixels.count == labels.count * inPlane, "ClassLinkedHue: \(pixels.count) bytes for \(labels.count) images")
+        precondition(pixels.count == labels.count * inPlane,
+                     "ClassLinkedHue: \(pixels.count) bytes for \(labels.count) images")
         return Tensor(shape: [indices.count, 3, side, side]) { out in
             guard let po = out.baseAddress else { return }
             pixels.withUnsafeBufferPointer { src in
