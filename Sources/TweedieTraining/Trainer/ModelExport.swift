@@ -1,0 +1,60 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import TweedieCore
+import TweedieModels
+import TweedieSamplers
+
+/// Writes a trained network as a diffusers folder: `config.json` (UNet2DModel fields), 
+/// `diffusion_pytorch_model.safetensors`, `scheduler_config.json` (DDPMScheduler) and, for class-conditional
+/// models, `labels.json` ({"labels": [...], "null_class": n}) — class names are not a diffusers config field.
+public enum ModelExport {
+    /// The diffusers version written into the configs.
+    public static let diffusersVersion = "0.42.1"
+
+    /// The DDPMScheduler config the trainer uses (diffusers' defaults: linear betas 1e-4...0.02 over 1000 steps,
+    /// clipped x0 in [-1, 1]) with the run's prediction type.
+    public static func scheduler(prediction: PredictionType) -> SchedulerConfig {
+        var s = SchedulerConfig()
+        s.className = "DDPMScheduler"
+        s.predictionType = prediction
+        s.clipSample = true
+        s.clipSampleRange = 1
+        s.varianceType = "fixed_small"
+        return s
+    }
+
+    /// Writes the folder at `directory` (created if needed); every file goes through a temporary name.
+    public static func write(directory: String, modelConfigJSON: String, weights: [(String, Tensor)],
+                             prediction: PredictionType, classNames: [String]?) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard var config = try JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) as? [String: Any] else {
+            throw TweedieError.badInput("model config: not a JSON object")
+        }
+        config["_class_name"] = "UNet2DModel"
+        config["_diffusers_version"] = diffusersVersion
+        try writeJSON(config, to: join(directory, ModelFolder.configFile))
+        try SafeTensorsWriter.write(weights, metadata: ["format": "pt"], to: join(directory, ModelFolder.weightsFile))
+        let scheduler: [String: Any] = [
+            "_class_name": "DDPMScheduler", "_diffusers_version": diffusersVersion, "num_train_timesteps": 1000,
+            "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear", "variance_type": "fixed_small",
+            "clip_sample": true, "clip_sample_range": 1.0, "prediction_type": prediction.rawValue,
+            "timestep_spacing": "leading", "steps_offset": 0, "thresholding": false,
+        ]
+        try writeJSON(scheduler, to: join(directory, "scheduler_config.json"))
+        if let names = classNames {
+            try writeJSON(["labels": names, "null_class": names.count], to: join(directory, "labels.json"))
+        }
+    }
+
+    static func writeJSON(_ object: [String: Any], to path: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let temp = path + ".tmp"
+        try data.write(to: URL(fileURLWithPath: temp))
+        // rename(2) replaces the old file atomically, so readers see the old or the new config, never half.
+        guard rename(temp, path) == 0 else { throw TweedieError.runtime("\(path): cannot replace (errno \(errno))") }
+    }
+
+    static func join(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }
+}

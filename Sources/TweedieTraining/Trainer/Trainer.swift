@@ -1,0 +1,201 @@
+import Foundation
+import TweedieCore
+import TweedieImaging
+import TweedieModels
+import TweedieSamplers
+
+/// Trains a UNet2DModel with the DDPM objective: AdamW, warm-up + cosine learning rate, global-norm clipping,
+/// EMA weights; writes resumable checkpoints, a CSV loss log, sample grids and a diffusers folder under `out`:
+///
+///     out/checkpoints/step-XXXXXXXX.safetensors   weights + EMA + optimiser state + step + data position
+///     out/loss.csv                                 one row per `logEvery` steps
+///     out/samples/step-XXXXXXXX.png               EMA samples, fixed seed
+///     out/model/                                   diffusers folder of the EMA weights (updated at checkpoints)
+///     out/recipe.json                              the settings
+public final class Trainer {
+    /// The settings.
+    public let recipe: TrainingRecipe
+    /// The network being trained.
+    public let network: DifferentiableUNet2D
+    /// The data.
+    public let dataset: TrainingDataset
+    /// Output folder.
+    public let outDirectory: String
+    /// Where progress lines go (stdout by default).
+    public var log: (String) -> Void = { print($0); fflush(stdout) }
+
+    /// The current state (weights, EMA, optimiser, counters).
+    public private(set) var state: TrainingState
+    private let names: [String]
+    private let optimizer: AdamW
+    private let ema: EMA
+    private var order: DataOrder
+    private let objective: DiffusionObjective
+    private let schedule: LearningRateSchedule
+    private let scheduler: SchedulerConfig
+    private let classes: Int?
+
+    /// Sets up a run; with `resume` it continues from the newest checkpoint in `out/checkpoints` (whose recipe
+    /// must describe the same network and data), else starts from PyTorch-default initial weights.
+    public init(recipe: TrainingRecipe, dataset: TrainingDataset, outDirectory: String, resume: Bool) throws {
+        try recipe.validate()
+        let config = try recipe.modelConfig()
+        let net = try DifferentiableUNet2D(config: config, checkpointing: recipe.gradientCheckpointing)
+        guard config.outChannels == config.inChannels else {
+            throw TweedieError.badInput("--model-config: out_channels \(config.outChannels) must equal in_channels "
+                                        + "\(config.inChannels) (the trainer learns no variance)")
+        }
+        guard let size = config.sampleSize, [config.inChannels, size.height, size.width] == dataset.sampleShape else {
+            throw TweedieError.badInput("--model-config: in_channels/sample_size describe "
+                                        + "\(config.inChannels)x\(config.sampleSize.map { "\($0.height)x\($0.width)" } ?? "?") "
+                                        + "samples but --data \(recipe.data) has \(dataset.sampleShape)")
+        }
+        classes = dataset.classNames?.count
+        switch (config.classEmbedding, classes) {
+        case (.none, nil): break
+        case (.table(let n), let c?) where n == c + 1: break
+        default:
+            throw TweedieError.badInput("--model-config: num_class_embeds must be \(classes.map { "\($0 + 1) (classes + null)" } ?? "absent (unconditional data)") for --data \(recipe.data)")
+        }
+        self.recipe = recipe
+        self.network = net
+        self.dataset = dataset
+        self.outDirectory = outDirectory
+        names = net.parameterShapes.map(\.name)
+        scheduler = ModelExport.scheduler(prediction: recipe.prediction)
+        objective = DiffusionObjective(scheduler: scheduler, prediction: recipe.prediction,
+                                       labelDropout: classes == nil ? 0 : recipe.labelDropout, nullClass: classes,
+                                       seed: recipe.seed)
+        schedule = LearningRateSchedule(base: recipe.learningRate, warmupSteps: recipe.warmupSteps,
+                                        totalSteps: recipe.steps, decay: recipe.lrDecay)
+
+        let checkpoints = Trainer.join(outDirectory, "checkpoints")
+        if resume, let path = TrainingCheckpoint.newest(in: checkpoints) {
+            let (saved, savedRecipe) = try TrainingCheckpoint.read(path, names: names,
+                                                                   shapes: net.parameterShapes.map(\.shape))
+            guard try savedRecipe.modelConfig().blockOutChannels == config.blockOutChannels,
+                  savedRecipe.data == recipe.data, savedRecipe.seed == recipe.seed else {
+                throw TweedieError.badInput("--resume: \(path) was written by a run with another model, data or seed")
+            }
+            state = saved
+        } else {
+            let initial = try DifferentiableUNet2D.initialParameters(config: config, seed: recipe.seed)
+            let params = initial.map(\.1)
+            state = TrainingState(step: 0, dataPosition: 0, parameters: params, ema: params, emaUpdates: 0,
+                                  optimizerState: [:], optimizerSteps: 0, elapsedSeconds: 0)
+        }
+        optimizer = AdamW(parameters: state.parameters, learningRate: recipe.learningRate,
+                          weightDecay: recipe.weightDecay)
+        if state.optimizerSteps > 0 { try optimizer.restore(state: state.optimizerState, stepCount: state.optimizerSteps) }
+        ema = EMA(weights: state.ema, maxDecay: recipe.emaDecay, updates: state.emaUpdates)
+        order = DataOrder(count: dataset.count, seed: recipe.seed &+ 0x6461_7461, position: state.dataPosition)
+    }
+
+    /// Parameters by diffusers name (current weights).
+    public var parameters: [(String, Tensor)] { Array(zip(names, state.parameters)) }
+    /// EMA weights by diffusers name.
+    public var emaWeights: [(String, Tensor)] { Array(zip(names, ema.weights)) }
+
+    /// One optimiser step on the next batch; returns (loss, gradient norm before clipping).
+    @discardableResult
+    public func step() throws -> (loss: Float, gradNorm: Float) {
+        let indices = order.next(recipe.batch)
+        let data = dataset.batch(indices)
+        let batch = try objective.batch(images: data.images, labels: data.labels, step: state.step)
+        let tape = Tape()
+        let leaves = state.parameters.map { tape.leaf($0, requiresGrad: true) }
+        let table = Dictionary(uniqueKeysWithValues: zip(names, leaves))
+        let out = try network.forward(tape, parameters: table, sample: tape.constant(batch.noisy),
+                                      timesteps: batch.timesteps, classLabels: batch.labels)
+        let loss = tape.mseLoss(out, tape.constant(batch.target))
+        var grads = tape.gradients(of: loss, wrt: leaves)
+        let norm = recipe.gradClip > 0 ? clipGradientNorm(&grads, maxNorm: recipe.gradClip)
+                                       : clipGradientNorm(&grads, maxNorm: .infinity)
+        optimizer.learningRate = schedule.rate(at: state.step)
+        optimizer.update(&state.parameters, gradients: grads)
+        ema.update(state.parameters)
+        state.step += 1
+        state.dataPosition = order.position
+        return (loss.value.data[0], norm)
+    }
+
+    /// The state with the optimiser and EMA buffers gathered (what a checkpoint stores).
+    public func snapshot(elapsed: Double) -> TrainingState {
+        var s = state
+        s.ema = ema.weights
+        s.emaUpdates = ema.updates
+        s.optimizerSteps = optimizer.stepCount
+        s.optimizerState = [:]
+        for (kind, i, t) in optimizer.state { s.optimizerState[kind, default: [:]][i] = t }
+        s.elapsedSeconds = elapsed
+        return s
+    }
+
+    /// Runs until `recipe.steps` (or `stopAfter` more steps), logging, checkpointing, sampling and exporting.
+    public func run(stopAfter: Int? = nil) throws {
+        try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+        try recipe.jsonText.write(toFile: Trainer.join(outDirectory, "recipe.json"), atomically: true, encoding: .utf8)
+        let lossLog = try LossLog(path: Trainer.join(outDirectory, "loss.csv"), keepThrough: state.step)
+        let end = min(recipe.steps, state.step + (stopAfter ?? Int.max))
+        log("train: \(network.parameterCount) parameters, data \(dataset.recipe), batch \(recipe.batch), "
+            + "steps \(state.step)/\(recipe.steps), threads \(Runtime.threads)"
+            + (recipe.gradientCheckpointing ? ", gradient checkpointing" : ""))
+        let baseElapsed = state.elapsedSeconds
+        let start = Date()
+        var windowStart = Date(), windowLoss: Double = 0, windowSteps = 0
+        while state.step < end {
+            let (loss, norm) = try step()
+            windowLoss += Double(loss)
+            windowSteps += 1
+            let elapsed = baseElapsed + Date().timeIntervalSince(start)
+            if state.step % recipe.logEvery == 0 || state.step == end {
+                let perStep = Date().timeIntervalSince(windowStart) / Double(windowSteps)
+                let lr = schedule.rate(at: state.step - 1)
+                lossLog.append(step: state.step, loss: Float(windowLoss / Double(windowSteps)), lr: lr, gradNorm: norm,
+                               secondsPerStep: perStep, elapsed: elapsed)
+                let eta = Double(recipe.steps - state.step) * perStep
+                log(String(format: "step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %.2f s/it  elapsed %@  eta %@",
+                           state.step, recipe.steps, windowLoss / Double(windowSteps), lr, norm, perStep,
+                           Trainer.duration(elapsed), Trainer.duration(eta)))
+                windowStart = Date(); windowLoss = 0; windowSteps = 0
+            }
+            if state.step % recipe.checkpointEvery == 0 || state.step == end {
+                try saveCheckpoint(elapsed: baseElapsed + Date().timeIntervalSince(start))
+            }
+            if recipe.sampleEvery > 0 && state.step % recipe.sampleEvery == 0 || state.step == recipe.steps {
+                try writeSamples()
+            }
+        }
+    }
+
+    /// Writes a checkpoint and refreshes the diffusers folder `out/model` from the EMA weights.
+    public func saveCheckpoint(elapsed: Double) throws {
+        let path = try TrainingCheckpoint.write(snapshot(elapsed: elapsed), names: names, recipe: recipe,
+                                                directory: Trainer.join(outDirectory, "checkpoints"),
+                                                keep: recipe.keepCheckpoints)
+        try ModelExport.write(directory: Trainer.join(outDirectory, "model"), modelConfigJSON: recipe.modelConfigJSON,
+                              weights: emaWeights, prediction: recipe.prediction, classNames: dataset.classNames)
+        log("checkpoint: \(path)")
+    }
+
+    /// Renders the EMA sample grid of the current step to `out/samples/step-XXXXXXXX.png`.
+    public func writeSamples() throws {
+        let started = Date()
+        let grid = try SampleGrid.render(
+            config: network.config, weights: emaWeights, scheduler: scheduler, classes: classes,
+            settings: SampleGrid.Settings(sampler: recipe.sampler, steps: recipe.sampleSteps, guidance: recipe.guidance,
+                                          perClass: recipe.samplesPerClass))
+        let dir = Trainer.join(outDirectory, "samples")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = Trainer.join(dir, String(format: "step-%08d.png", state.step))
+        try grid.write(to: path, text: [("Software", "tweedie train"), ("Step", String(state.step))])
+        log(String(format: "samples: %@ (%.1f s)", path, Date().timeIntervalSince(started)))
+    }
+
+    static func join(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+import TweedieTraining
+
+/// `tweedie train`: DDPM training of a UNet2DModel on a built-in data set, with resumable checkpoints.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a UNet2DModel (DDPM objective) on a built-in data set; writes checkpoints, a loss log, "
+            + "sample grids and a diffusers folder under --out.")
+
+    @Option(help: ArgumentHelp("Recipe JSON (keys: data, model_config or model, steps, batch, lr, warmup, lr_decay, "
+            + "weight_decay, grad_clip, ema_decay, label_dropout, prediction, seed, checkpoint_every, sample_every, "
+            + "log_every, gradient_checkpointing, sampler, sample_steps, guidance, samples_per_class); flags override it."))
+    var recipe: String?
+    @Option(help: "Data set: fashion32 | phantom64.")
+    var data: String?
+    @Option(name: .customLong("model-config"), help: "UNet2DModel config.json to train.")
+    var modelConfig: String?
+    @Option(help: "Total optimiser steps.")
+    var steps: Int?
+    @Option(help: "Samples per step.")
+    var batch: Int?
+    @Option(help: "Peak learning rate (AdamW).")
+    var lr: Float?
+    @Option(help: "Linear warm-up steps.")
+    var warmup: Int?
+    @Option(name: .customLong("lr-decay"), help: "After warm-up: cosine | constant.")
+    var lrDecay: String?
+    @Option(help: "Output folder (checkpoints/, samples/, model/, loss.csv).")
+    var out: String
+    @Flag(help: "Continue from the newest checkpoint in OUT/checkpoints (its recipe, unless flags override).")
+    var resume = false
+    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
+    var checkpointEvery: Int?
+    @Option(name: .customLong("sample-every"), help: "Steps between sample grids (0: at the end only).")
+    var sampleEvery: Int?
+    @Option(name: .customLong("log-every"), help: "Steps between progress lines.")
+    var logEvery: Int?
+    @Option(name: .customLong("label-dropout"), help: "Probability of training a sample with the null class.")
+    var labelDropout: Float?
+    @Option(help: "Prediction target: epsilon | v.")
+    var prediction: String?
+    @Option(help: "Seed of initialisation, data order and noise.")
+    var seed: UInt64?
+    @Flag(name: .customLong("gradient-checkpointing"), help: "Recompute layers in the backward pass (less memory).")
+    var gradientCheckpointing = false
+    @Option(name: .customLong("stop-after"), help: "Stop after this many steps of this session (checkpointing).")
+    var stopAfter: Int?
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        try compute.apply()
+        var r = TrainingRecipe()
+        let checkpoints = (out as NSString).appendingPathComponent("checkpoints")
+        if resume, let newest = TrainingCheckpoint.newest(in: checkpoints) {
+            let file = try SafeTensorsFile(path: newest)
+            guard let text = file.metadata["recipe"],
+                  let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                throw TweedieError.badInput("\(newest): checkpoint has no recipe")
+            }
+            r = try TrainingRecipe(json: object, source: newest, baseDirectory: "/")
+        } else if let recipe {
+            r = try TrainingRecipe(path: recipe)
+        }
+        if let data { r.data = data }
+        if let modelConfig { r.modelConfigJSON = try TrainingRecipe.readConfigText(modelConfig) }
+        if let steps { r.steps = steps }
+        if let batch { r.batch = batch }
+        if let lr { r.learningRate = lr }
+        if let warmup { r.warmupSteps = warmup }
+        if let lrDecay {
+            guard let d = LearningRateSchedule.Decay(rawValue: lrDecay) else {
+                throw TweedieError.badInput("--lr-decay: must be cosine or constant, got \(lrDecay)")
+            }
+            r.lrDecay = d
+        }
+        if let checkpointEvery { r.checkpointEvery = checkpointEvery }
+        if let sampleEvery { r.sampleEvery = sampleEvery }
+        if let logEvery { r.logEvery = logEvery }
+        if let labelDropout { r.labelDropout = labelDropout }
+        if let prediction { r.prediction = try TrainingRecipe.prediction(prediction, flag: "--prediction") }
+        if let seed { r.seed = seed }
+        if gradientCheckpointing { r.gradientCheckpointing = true }
+        try r.validate()
+        let dataset = try TrainingData.named(r.data)
+        let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume)
+        try trainer.run(stopAfter: stopAfter)
+        trainer.log(String(format: "done: step %d, peak RSS %.1f MB", trainer.state.step, PeakMemory.megabytes))
+    }
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Reference gradients for Tweedie's differentiable UNet2DModel (Tests/TweedieTrainingTests/Fixtures/unet_grad/).
+
+Builds a tiny diffusers UNet2DModel (two levels, attention at the lower one, class table, several heads), re-draws
+every parameter so all paths matter (norm scales around 1, the rest around 0), saves it as a diffusers folder, and
+writes io.safetensors with:
+  sample [2, 3, 8, 8], timestep [2] (F32), class_labels [2] (I64), cotangent R [2, 3, 8, 8],
+  loss = sum(model(sample, timestep, class_labels) * R)   (F32 scalar, shape [1]),
+  grad_sample = d loss / d sample, and grad/<name> = d loss / d <parameter> for a handful of parameters.
+PyTorch autograd on CPU in float64 (the module is cast to double for the reference, then saved in float32 — the
+saved float32 weights are what both sides use, so the double run is simply a more exact reference).
+
+With --optim-reference it instead prints the PyTorch/diffusers numbers pasted into OptimizerTests.swift.
+
+Run from the repository root:  python scripts/make_grad_fixtures.py
+"""
+import json
+import math
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "TweedieTrainingTests", "Fixtures")
+CHECKED = [
+    "conv_in.weight", "time_embedding.linear_1.weight", "class_embedding.weight",
+    "down_blocks.0.resnets.0.conv1.weight", "down_blocks.0.resnets.0.norm1.weight",
+    "down_blocks.1.attentions.0.to_q.weight", "down_blocks.1.attentions.0.to_k.bias",
+    "down_blocks.1.attentions.0.group_norm.bias", "mid_block.attentions.0.to_out.0.weight",
+    "up_blocks.0.resnets.1.conv_shortcut.weight", "up_blocks.0.resnets.0.time_emb_proj.weight",
+    "up_blocks.0.upsamplers.0.conv.bias", "conv_norm_out.weight", "conv_out.weight", "conv_out.bias",
+]
+
+
+def randomize(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+            elif "norm" in name and p.dim() == 1:
+                p.copy_(1.0 + torch.randn(p.shape, generator=g) * 0.1)
+            elif "embedding" in name and p.dim() == 2 and "linear" not in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+            else:
+                fan_in = max(1, p[0].numel()) if p.dim() > 1 else p.numel()
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(fan_in))
+
+
+def grad_fixture():
+    from diffusers import UNet2DModel
+    torch.manual_seed(0)
+    model = UNet2DModel(
+        sample_size=8, in_channels=3, out_channels=3, block_out_channels=(8, 16), layers_per_block=1,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=4, attention_head_dim=8, num_class_embeds=3,
+    ).eval()
+    randomize(model, 11)
+    path = os.path.join(ROOT, "unet_grad")
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    model.save_pretrained(path, safe_serialization=True)
+    loaded = UNet2DModel.from_pretrained(path).eval().double()
+    g = torch.Generator().manual_seed(12)
+    sample = torch.randn(2, 3, 8, 8, generator=g)
+    cotangent = torch.randn(2, 3, 8, 8, generator=g)
+    timestep = torch.tensor([10.0, 600.5])
+    labels = torch.tensor([0, 2], dtype=torch.int64)
+    x = sample.double().requires_grad_()
+    out = loaded(x, timestep.double(), class_labels=labels).sample
+    loss = (out * cotangent.double()).sum()
+    loss.backward()
+    params = dict(loaded.named_parameters())
+    io = {"sample": sample, "timestep": timestep, "class_labels": labels, "cotangent": cotangent,
+          "loss": loss.detach().float().reshape(1), "grad_sample": x.grad.float()}
+    for name in CHECKED:
+        io["grad/" + name] = params[name].grad.float().contiguous()
+    save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(path, "io.safetensors"))
+    n = sum(p.numel() for p in model.parameters())
+    print(f"unet_grad: {n} parameters, loss {loss.item():.6f}, |grad_sample| max {x.grad.abs().max():.4f}")
+
+
+def optim_reference():
+    def f32(x):
+        return [float(np.float32(v)) for v in x.detach().flatten().tolist()]
+    ta = torch.tensor([0.2, -0.3, 1.0, 0.0]).reshape(2, 2)
+    tb = torch.tensor([0.05, 0.4, -0.1])
+
+    def run(make, steps=3):
+        a = torch.tensor([0.5, -1.5, 2.0, 0.25]).reshape(2, 2).requires_grad_()
+        b = torch.tensor([0.1, -0.2, 0.3]).requires_grad_()
+        opt = make([a, b])
+        for _ in range(steps):
+            a.grad = a.detach() ** 3 - ta
+            b.grad = b.detach() ** 3 - tb
+            opt.step()
+        return f32(a), f32(b)
+    print("adamw", run(lambda p: torch.optim.AdamW(p, lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1,
+                                                   foreach=False)))
+    print("sgd", run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01,
+                                               foreach=False)))
+    print("sgd_nesterov", run(lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True,
+                                                        foreach=False)))
+    p1, p2 = torch.nn.Parameter(torch.zeros(4)), torch.nn.Parameter(torch.zeros(2))
+    p1.grad, p2.grad = torch.tensor([3.0, 0, 0, 0]), torch.tensor([4.0, 12.0])
+    n = torch.nn.utils.clip_grad_norm_([p1, p2], 6.5)
+    print("clip", float(n), f32(p1.grad), f32(p2.grad))
+    from diffusers.optimization import get_cosine_schedule_with_warmup
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([p], lr=0.5)
+    sch = get_cosine_schedule_with_warmup(opt, num_warmup_steps=3, num_training_steps=10)
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sch.step()
+    print("cosine", [float(np.float32(v)) for v in lrs])
+    from diffusers.training_utils import EMAModel
+    m = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor([[1.0, -2.0]]))
+    ema = EMAModel(m.parameters(), decay=0.9)
+    vals = []
+    for w in [[0.5, 0.5], [2.0, -1.0], [3.0, 1.0], [-1.0, 4.0]]:
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor([w]))
+        ema.step(m.parameters())
+        vals.append(f32(ema.shadow_params[0]))
+    print("ema", vals)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    if "--optim-reference" in sys.argv:
+        optim_reference()
+    else:
+        grad_fixture()
