@@ -5,7 +5,9 @@ Writes into Tests/TweedieCLITests/Fixtures/:
   unet_ddim/      a bare UNet2DModel folder (config.json + weights) with a DDIMScheduler scheduler_config.json beside
                   it, latents.safetensors (`sample`: unit noise [2, 3, 16, 16]) and expected.safetensors:
                   `sample` (DDIMPipeline's final tensor before (x/2 + 0.5).clamp, eta 0, 10 steps) and `image`
-                  (its output_type="np" result, NHWC in [0, 1]).
+                  (its output_type="np" result, NHWC in [0, 1]), plus `euler_sample`, `ddpm_sample` and
+                  `euler_a_sample` from the Euler, DDPM and Euler-ancestral schedulers made from the same config
+                  (10 steps; the stochastic ones with one torch generator per image, seeds 1234 + i).
   unet_cond/      a fashion-style class-conditional UNet2DModel (num_class_embeds = 4: classes 0-2 plus the null
                   class 3, `labels` in config.json) with a DDIM scheduler without clipping, latents.safetensors and
                   expected.safetensors (`sample`: a DDIM loop with classifier-free guidance 3 on eps, labels [2, 0],
@@ -35,8 +37,9 @@ from make_fixtures import randomize  # noqa: E402  (same weight re-draw as the m
 
 import diffusers.pipelines.ddim.pipeline_ddim as ddim_module  # noqa: E402
 import diffusers.pipelines.dit.pipeline_dit as dit_module  # noqa: E402
-from diffusers import (AutoencoderKL, DDIMPipeline, DDIMScheduler, DiTPipeline,  # noqa: E402
-                       DiTTransformer2DModel, DPMSolverMultistepScheduler, UNet2DModel)
+from diffusers import (AutoencoderKL, DDIMPipeline, DDIMScheduler, DDPMScheduler, DiTPipeline,  # noqa: E402
+                       DiTTransformer2DModel, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+                       EulerDiscreteScheduler, UNet2DModel)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "TweedieCLITests", "Fixtures")
 BATCH = 2
@@ -117,9 +120,33 @@ def unet_ddim_fixture() -> None:
         image = pipe(batch_size=BATCH, num_inference_steps=10, eta=0.0, output_type="np").images
     final = seen[-1]
     assert len(seen) == 10
-    save_file({"sample": final.contiguous(), "image": torch.from_numpy(image).contiguous()},
-              os.path.join(path, "expected.safetensors"))
+    expected = {"sample": final.contiguous(), "image": torch.from_numpy(image).contiguous()}
     report("unet_ddim", final)
+    # The same network under other schedulers made from the same config (as pipelines do with from_config):
+    # Euler ignores clip_sample, DDPM clamps x0 in its posterior; the stochastic ones draw their noise from one
+    # torch generator per image seeded SEED + i, which `--rng torch --seed SEED` reproduces.
+    for name, cls in (("euler", EulerDiscreteScheduler), ("ddpm", DDPMScheduler),
+                      ("euler_a", EulerAncestralDiscreteScheduler)):
+        # From the saved file, as a user of the folder gets it (an in-memory config would let the new class
+        # fall back to its own defaults for keys the DDIM config left at theirs).
+        expected[f"{name}_sample"] = scheduler_loop(unet, cls.from_pretrained(path), latents, steps=10)
+        report(f"unet_ddim {name}", expected[f"{name}_sample"])
+    save_file(expected, os.path.join(path, "expected.safetensors"))
+
+
+TORCH_SEED = 1234
+
+
+def scheduler_loop(unet, scheduler, latents, steps):
+    """The denoising loop of diffusers' unconditional pipelines with a list of per-image generators."""
+    generators = [torch.Generator().manual_seed(TORCH_SEED + i) for i in range(latents.shape[0])]
+    scheduler.set_timesteps(steps)
+    x = latents * scheduler.init_noise_sigma
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            eps = unet(scheduler.scale_model_input(x, t), t).sample
+            x = scheduler.step(eps, t, x, generator=generators).prev_sample
+    return x.contiguous()
 
 
 def unet_cond_fixture() -> None:

@@ -93,9 +93,11 @@ public final class ImageGenerator {
         let x = scale(unit, sched.initNoiseSigma)
         let classes = classes(s)
         let condition = pipeline.classes.isConditional ? Condition(classLabels: classes.map { $0! }) : .unconditional
-        // diffusers' DDIM clamps only the clean estimate, not the step direction: its own sampler does that.
+        // clip_sample acts where diffusers' schedulers apply it: DDPM clamps x0 in its posterior (the denoiser's
+        // clamp), DDIM clamps x0 but keeps the raw epsilon as direction (`ClippedDDIM`); Euler, Heun and
+        // DPM-Solver schedulers have no such option, so their runs stay unclamped.
         let clippedDDIM = s.sampler == "ddim" && pipeline.scheduler.clipSample
-        let vp = pipeline.denoiser(clip: !clippedDDIM)
+        let vp = pipeline.denoiser(clip: s.sampler == "ddpm")
         let model: Denoiser = try s.makeGuider().map { GuidedDenoiser(model: vp, guider: $0, sigmas: sched.sigmas) } ?? vp
         let sampler = clippedDDIM ? ClippedDDIM.sampler(eta: s.eta ?? 0, clip: Float(pipeline.scheduler.clipSampleRange))
             : try s.makeSampler()

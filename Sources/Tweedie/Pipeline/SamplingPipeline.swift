@@ -71,8 +71,8 @@ public final class SamplingPipeline {
 
     /// The network as a k-diffusion denoiser under the scheduler's prediction type, with the learned variance split
     /// off and the null class mapped in for unconditional samples. `clip` applies the config's clip_sample to x0
-    /// (off for samplers that clamp by themselves, see `ClippedDDIM`).
-    public func denoiser(clip: Bool = true) -> VPDenoiser {
+    /// (see `ImageGenerator.run` for which samplers want that).
+    public func denoiser(clip: Bool = false) -> VPDenoiser {
         let net = network
         let conditional = classes.isConditional
         // A conditional network without a null class still needs a non-nil id here; -1 is rejected by the network
