@@ -51,6 +51,15 @@ final class AttentionTests: XCTestCase {
         check(n: 2, lq: 3, lk: 1, c: 4, heads: 2, seed: 20)
     }
 
+    func testEveryThreadCountAgrees() {
+        let saved = Runtime.threads
+        defer { Runtime.threads = saved }
+        for threads in [1, 2, 3] {
+            Runtime.threads = threads
+            check(n: 1, lq: 40, lk: 9, c: 6, heads: 1, seed: 40)
+        }
+    }
+
     func testQueriesSplitIntoSeveralBlocks() {
         // 600 queries against 1100 keys are cut into several query blocks run on different workers.
         check(n: 1, lq: 600, lk: 1100, c: 4, heads: 2, seed: 30)

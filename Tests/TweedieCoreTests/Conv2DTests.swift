@@ -62,6 +62,23 @@ final class Conv2DTests: XCTestCase {
         check(n: 2, c: 4, h: 8, w: 8, o: 6, kh: 2, kw: 2, stride: 2, padding: 0, bias: true, seed: 80)
     }
 
+    func testLargerPlanesAndOddBatch() {
+        // With two or more threads, a batch of 3 runs two samples on separate workers and the third one
+        // split across threads: both schedules must agree with the reference.
+        check(n: 2, c: 3, h: 17, w: 16, o: 4, kh: 3, kw: 3, stride: 1, padding: 1, bias: true, seed: 100)
+        check(n: 3, c: 2, h: 33, w: 34, o: 3, kh: 3, kw: 3, stride: 2, padding: 1, bias: false, seed: 110)
+        check(n: 2, c: 5, h: 16, w: 17, o: 3, kh: 1, kw: 1, stride: 1, padding: 0, bias: true, seed: 120)
+    }
+
+    func testEveryThreadCountAgrees() {
+        let saved = Runtime.threads
+        defer { Runtime.threads = saved }
+        for threads in [1, 2, 3] {
+            Runtime.threads = threads
+            check(n: 4, c: 3, h: 6, w: 5, o: 2, kh: 3, kw: 3, stride: 1, padding: 1, bias: true, seed: 130)
+        }
+    }
+
     func testManyChannels() {
         check(n: 2, c: 32, h: 9, w: 10, o: 16, kh: 3, kw: 3, stride: 1, padding: 1, bias: true, seed: 90)
     }

@@ -1,5 +1,3 @@
-import CBLAS
-import Synchronization
 
 /// Multi-head scaled dot-product attention. `q` is [N, Lq, C], `k` and `v` are [N, Lk, C]; the channels split
 /// into `heads` slices of C/heads. Each head computes softmax(Q·Kᵀ·scale)·V with `scale` defaulting to
@@ -79,27 +77,6 @@ struct AttentionPlan {
 
     /// Runs every task with a per-worker score buffer of blockRows × keys floats.
     func run(_ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
-        let tasks = taskCount
-        let workers = min(Runtime.threads, tasks)
-        let scratch = blockRows * keys
-        if workers <= 1 {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) { buf in
-                for t in 0..<tasks { body(t, buf.baseAddress!) }
-            }
-            return
-        }
-        // GEMMs inside the workers must not spawn OpenBLAS threads of their own.
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(Runtime.threads)) }
-        let next = Atomic<Int>(0)
-        parallelFor(workers) { _ in
-            let buf = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
-            defer { buf.deallocate() }
-            while true {
-                let t = next.add(1, ordering: .relaxed).oldValue
-                if t >= tasks { break }
-                body(t, buf)
-            }
-        }
+        forEachTask(taskCount, scratch: blockRows * keys, body)
     }
 }

@@ -16,40 +16,47 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     let geometry = Im2Col(channels: c, height: h, width: w, kh: kh, kw: kw, stride: stride, padding: padding,
                           outHeight: ho, outWidth: wo)
 
+    let colSize = direct ? 0 : k * plane
     return Tensor(shape: [n, o, ho, wo]) { out in
         guard let po = out.baseAddress else { return }
-        fillChannelBias(po, bias: bias, batch: n, channels: o, plane: plane)
-        // Every element of the im2col matrix is written by `unfold`, so it starts uninitialised.
-        var col = [Float](unsafeUninitializedCapacity: direct ? 0 : k * plane) { _, filled in
-            filled = direct ? 0 : k * plane
-        }
         x.withUnsafeBufferPointer { px in
             weight.withUnsafeBufferPointer { pw in
-                col.withUnsafeMutableBufferPointer { pcol in
-                    for b in 0..<n {
-                        let src = px.baseAddress! + b * c * h * w
-                        let input: UnsafePointer<Float>
-                        if direct {
-                            input = src
-                        } else {
-                            geometry.unfold(src, into: pcol.baseAddress!)
-                            input = UnsafePointer(pcol.baseAddress!)
-                        }
-                        sgemm(m: o, n: plane, k: k, a: pw.baseAddress!, b: input,
-                              beta: bias == nil ? 0 : 1, c: po + b * o * plane)
-                    }
+                // Sample b: im2col into `col` (unless direct), then the GEMM onto its bias-filled output.
+                func convolveSample(_ b: Int, _ col: UnsafeMutablePointer<Float>, parallel: Bool) {
+                    let src = px.baseAddress! + b * c * h * w
+                    if !direct { geometry.unfold(src, into: col, rowStride: plane, parallel: parallel) }
+                    let dst = po + b * o * plane
+                    fillChannelBias(dst, bias: bias, channels: o, plane: plane, parallel: parallel)
+                    sgemm(m: o, n: plane, k: k, a: pw.baseAddress!, b: direct ? src : UnsafePointer(col),
+                          beta: bias == nil ? 0 : 1, c: dst)
+                }
+                // Whole samples per worker with single-threaded GEMMs while every worker gets one; the
+                // remainder (and batches smaller than the worker count) split each sample across threads.
+                let workers = Runtime.threads
+                let spread = workers > 1 ? n / workers * workers : 0
+                if spread > 0 {
+                    forEachTask(spread, scratch: colSize) { b, col in convolveSample(b, col, parallel: false) }
+                }
+                if spread < n {
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: max(1, colSize))
+                    defer { col.deallocate() }
+                    for b in spread..<n { convolveSample(b, col, parallel: true) }
                 }
             }
         }
     }
 }
 
-/// Writes bias[c] over every [plane] of each sample, or zeros without a bias, so GEMMs can accumulate.
-func fillChannelBias(_ out: UnsafeMutablePointer<Float>, bias: Tensor?, batch: Int, channels: Int, plane: Int) {
+/// Writes bias[c] over every plane of one sample's [C, plane] output for the GEMM to accumulate onto
+/// (without a bias the GEMM overwrites instead, beta = 0).
+func fillChannelBias(_ out: UnsafeMutablePointer<Float>, bias: Tensor?, channels: Int, plane: Int, parallel: Bool) {
     guard let bias else { return }
     bias.withUnsafeBufferPointer { pb in
-        parallelFor(batch * channels, grain: max(1, 4096 / max(1, plane))) { i in
-            (out + i * plane).update(repeating: pb[i % channels], count: plane)
+        let fill = { (i: Int) in (out + i * plane).update(repeating: pb[i], count: plane) }
+        if parallel {
+            parallelFor(channels, grain: max(1, 16384 / max(1, plane)), fill)
+        } else {
+            for i in 0..<channels { fill(i) }
         }
     }
 }
@@ -59,33 +66,43 @@ func fillChannelBias(_ out: UnsafeMutablePointer<Float>, bias: Tensor?, batch: I
 struct Im2Col {
     let channels, height, width, kh, kw, stride, padding, outHeight, outWidth: Int
 
-    /// Fills `col` ([C·kh·kw, Ho·Wo], packed) from one CHW sample; channels run in parallel.
-    func unfold(_ src: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
-        let plane = outHeight * outWidth
-        parallelFor(channels) { ci in
-            let chan = src + ci * height * width
-            for ky in 0..<kh {
-                for kx in 0..<kw {
-                    let row = col + ((ci * kh + ky) * kw + kx) * plane
-                    // Output columns whose input column ox·stride − padding + kx lies inside [0, width).
-                    let shift = kx - padding
-                    let lo = min(outWidth, max(0, ceilDiv(-shift, stride)))
-                    let hi = max(lo, min(outWidth, floorDiv(width - 1 - shift, stride) + 1))
-                    for oy in 0..<outHeight {
-                        let dst = row + oy * outWidth
-                        let iy = oy * stride - padding + ky
-                        if iy < 0 || iy >= height {
-                            dst.update(repeating: 0, count: outWidth)
-                            continue
-                        }
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        if hi < outWidth { (dst + hi).update(repeating: 0, count: outWidth - hi) }
-                        let line = chan + iy * width + shift
-                        if stride == 1 {
-                            (dst + lo).update(from: line + lo, count: hi - lo)
-                        } else {
-                            for ox in lo..<hi { dst[ox] = line[ox * stride] }
-                        }
+    /// Fills the [C·kh·kw, Ho·Wo] matrix at `col`, whose rows lie `rowStride` floats apart, from one CHW
+    /// sample; channels run in parallel.
+    func unfold(_ src: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rowStride: Int,
+                parallel: Bool = true) {
+        if !parallel {
+            for ci in 0..<channels { unfoldChannel(ci, src, col, rowStride) }
+            return
+        }
+        parallelFor(channels) { ci in unfoldChannel(ci, src, col, rowStride) }
+    }
+
+    /// The kh·kw rows of input channel `ci`.
+    @inline(__always)
+    private func unfoldChannel(_ ci: Int, _ src: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>,
+                               _ rowStride: Int) {
+        let chan = src + ci * height * width
+        for ky in 0..<kh {
+            for kx in 0..<kw {
+                let row = col + ((ci * kh + ky) * kw + kx) * rowStride
+                // Output columns whose input column ox·stride − padding + kx lies inside [0, width).
+                let shift = kx - padding
+                let lo = min(outWidth, max(0, ceilDiv(-shift, stride)))
+                let hi = max(lo, min(outWidth, floorDiv(width - 1 - shift, stride) + 1))
+                for oy in 0..<outHeight {
+                    let dst = row + oy * outWidth
+                    let iy = oy * stride - padding + ky
+                    if iy < 0 || iy >= height {
+                        dst.update(repeating: 0, count: outWidth)
+                        continue
+                    }
+                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    if hi < outWidth { (dst + hi).update(repeating: 0, count: outWidth - hi) }
+                    let line = chan + iy * width + shift
+                    if stride == 1 {
+                        (dst + lo).update(from: line + lo, count: hi - lo)
+                    } else {
+                        for ox in lo..<hi { dst[ox] = line[ox * stride] }
                     }
                 }
             }

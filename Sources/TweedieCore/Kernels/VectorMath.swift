@@ -90,22 +90,22 @@ func sumSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, mean: Float) -> D
     return total
 }
 
-/// Largest of `n ≥ 1` floats. Eight independent scalar maxima: the stdlib's SIMD pointwiseMax is not
-/// inlined and the vectoriser will not widen a max reduction on its own.
+/// Largest of `n ≥ 1` floats (NaNs ignored unless first). Written as per-lane selects, which vectorise;
+/// the stdlib's `pointwiseMax` is not inlined and a scalar `max` reduction is not widened.
 func maxFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
-    var m = -Float.infinity
+    var m = p[0]
     if n >= 8 {
-        var (m0, m1, m2, m3, m4, m5, m6, m7) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
+        var v = load8(p)
         i = 8
         while i + 8 <= n {
-            m0 = max(m0, p[i]); m1 = max(m1, p[i + 1]); m2 = max(m2, p[i + 2]); m3 = max(m3, p[i + 3])
-            m4 = max(m4, p[i + 4]); m5 = max(m5, p[i + 5]); m6 = max(m6, p[i + 6]); m7 = max(m7, p[i + 7])
+            let w = load8(p + i)
+            for j in 0..<8 { v[j] = w[j] > v[j] ? w[j] : v[j] }
             i += 8
         }
-        m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+        for j in 0..<8 { m = v[j] > m ? v[j] : m }
     }
-    while i < n { m = max(m, p[i]); i += 1 }
+    while i < n { m = p[i] > m ? p[i] : m; i += 1 }
     return m
 }
 
