@@ -9,7 +9,7 @@ import TweedieSamplers
 ///
 ///     out/checkpoints/step-XXXXXXXX.safetensors   weights + EMA + optimiser state + step + data position
 ///     out/loss.csv                                 one row per `logEvery` steps
-///     out/samples/step-XXXXXXXX.png               EMA samples, fixed seed
+///     out/samples/step-XXXXXXXX.png               EMA samples, fixed seed (and out/loss.png, the loss curve)
 ///     out/model/                                   diffusers folder of the EMA weights (updated at checkpoints)
 ///     out/recipe.json                              the settings
 public final class Trainer {
@@ -190,6 +190,8 @@ public final class Trainer {
         let path = Trainer.join(dir, String(format: "step-%08d.png", state.step))
         try grid.write(to: path, text: [("Software", "tweedie train"), ("Step", String(state.step))])
         log(String(format: "samples: %@ (%.1f s)", path, Date().timeIntervalSince(started)))
+        let losses = LossLog.read(Trainer.join(outDirectory, "loss.csv"))
+        if losses.count >= 2 { try LossPlot.render(losses).write(to: Trainer.join(outDirectory, "loss.png")) }
     }
 
     static func join(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }
