@@ -48,10 +48,13 @@ struct TrainCommand: ParsableCommand {
     var gradientCheckpointing = false
     @Option(name: .customLong("stop-after"), help: "Stop after this many steps of this session (checkpointing).")
     var stopAfter: Int?
+    @Flag(help: "Do not train: draw OUT/loss.png from OUT/loss.csv and print the newest checkpoint's progress.")
+    var summary = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
+        if summary { return try printSummary() }
         var r = TrainingRecipe()
         let checkpoints = (out as NSString).appendingPathComponent("checkpoints")
         if resume, let newest = TrainingCheckpoint.newest(in: checkpoints) {
@@ -88,5 +91,24 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume)
         try trainer.run(stopAfter: stopAfter)
         trainer.log(String(format: "done: step %d, peak RSS %.1f MB", trainer.state.step, PeakMemory.megabytes))
+    }
+
+    /// Step, wall time and loss of the run in OUT, for model cards.
+    private func printSummary() throws {
+        let checkpoints = (out as NSString).appendingPathComponent("checkpoints")
+        guard let newest = TrainingCheckpoint.newest(in: checkpoints) else {
+            throw TweedieError.badInput("--out \(out): no checkpoint in \(checkpoints)")
+        }
+        let meta = try SafeTensorsFile(path: newest).metadata
+        let losses = LossLog.read((out as NSString).appendingPathComponent("loss.csv"))
+        let plot = (out as NSString).appendingPathComponent("loss.png")
+        try LossPlot.render(losses).write(to: plot)
+        let tail = losses.suffix(20).map(\.loss)
+        let mean = tail.isEmpty ? Float.nan : tail.reduce(0, +) / Float(tail.count)
+        let hours = (Double(meta["elapsed_seconds"] ?? "0") ?? 0) / 3600
+        print("checkpoint: \(newest)")
+        print(String(format: "step %@, training wall time %.2f h, mean loss of the last %d log rows %.4f",
+                     meta["step"] ?? "?", hours, tail.count, mean))
+        print("loss plot: \(plot)")
     }
 }
