@@ -44,6 +44,21 @@ final class GenerateParityTests: XCTestCase {
         }
     }
 
+    /// Euler (no clipping), DDPM (x0 clamped in the posterior) and Euler ancestral on the same folder against
+    /// diffusers' schedulers made from its config; the stochastic ones draw torch.randn-exact noise from one
+    /// generator per image (`--rng torch --seed 1234`: image i uses seed 1234 + i, as the fixture did).
+    func testOtherSchedulersWithTorchNoise() throws {
+        let folder = GenerateCLI.fixture("unet_ddim")
+        for sampler in ["euler", "ddpm", "euler_a"] {
+            let (got, _) = try generate(["-m", folder, "--latents", folder + "/latents.safetensors", "--sampler", sampler,
+                                         "--steps", "10", "--rng", "torch", "--seed", "1234"])
+            let expected = try GenerateTesting.tensor(folder + "/expected.safetensors", "\(sampler)_sample")
+            let err = GenerateTesting.relativeError(got, expected)
+            print("parity unet_ddim \(sampler): rel err \(err)")
+            XCTAssertLessThanOrEqual(err, 1e-3, sampler)
+        }
+    }
+
     /// The same network laid out as a diffusers pipeline folder (model_index.json, unet/, scheduler/) gives the
     /// same result as the bare folder with its scheduler_config.json beside it.
     func testPipelineFolderLayoutMatchesBareFolder() throws {
