@@ -55,6 +55,10 @@ final class Conv2DTests: XCTestCase {
         check(n: 1, c: 3, h: 6, w: 9, o: 2, kh: 3, kw: 2, stride: 1, padding: 1, bias: true, seed: 50)
         check(n: 2, c: 2, h: 5, w: 4, o: 3, kh: 5, kw: 5, stride: 1, padding: 2, bias: true, seed: 60)
         check(n: 1, c: 1, h: 3, w: 3, o: 1, kh: 3, kw: 3, stride: 3, padding: 3, bias: false, seed: 70)
+        // "Same" convolutions on maps narrower or shorter than the kernel reach.
+        check(n: 1, c: 2, h: 3, w: 1, o: 2, kh: 5, kw: 5, stride: 1, padding: 2, bias: true, seed: 75)
+        check(n: 2, c: 2, h: 1, w: 4, o: 3, kh: 3, kw: 3, stride: 1, padding: 1, bias: true, seed: 77)
+        check(n: 1, c: 1, h: 2, w: 2, o: 1, kh: 7, kw: 7, stride: 1, padding: 3, bias: false, seed: 79)
     }
 
     func testPatchifyConvolution() {

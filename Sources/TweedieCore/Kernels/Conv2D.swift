@@ -24,7 +24,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
                 // Sample b: im2col into `col` (unless direct), then the GEMM onto its bias-filled output.
                 func convolveSample(_ b: Int, _ col: UnsafeMutablePointer<Float>, parallel: Bool) {
                     let src = px.baseAddress! + b * c * h * w
-                    if !direct { geometry.unfold(src, into: col, rowStride: plane, parallel: parallel) }
+                    if !direct { geometry.unfold(src, into: col, parallel: parallel) }
                     let dst = po + b * o * plane
                     fillChannelBias(dst, bias: bias, channels: o, plane: plane, parallel: parallel)
                     sgemm(m: o, n: plane, k: k, a: pw.baseAddress!, b: direct ? src : UnsafePointer(col),
@@ -66,29 +66,31 @@ func fillChannelBias(_ out: UnsafeMutablePointer<Float>, bias: Tensor?, channels
 struct Im2Col {
     let channels, height, width, kh, kw, stride, padding, outHeight, outWidth: Int
 
-    /// Fills the [C·kh·kw, Ho·Wo] matrix at `col`, whose rows lie `rowStride` floats apart, from one CHW
-    /// sample; channels run in parallel.
-    func unfold(_ src: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rowStride: Int,
-                parallel: Bool = true) {
+    /// Fills the packed [C·kh·kw, Ho·Wo] matrix at `col` from one CHW sample, channels in parallel or not.
+    func unfold(_ src: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
         if !parallel {
-            for ci in 0..<channels { unfoldChannel(ci, src, col, rowStride) }
+            for ci in 0..<channels { unfoldChannel(ci, src, col) }
             return
         }
-        parallelFor(channels) { ci in unfoldChannel(ci, src, col, rowStride) }
+        parallelFor(channels) { ci in unfoldChannel(ci, src, col) }
     }
 
     /// The kh·kw rows of input channel `ci`.
     @inline(__always)
-    private func unfoldChannel(_ ci: Int, _ src: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>,
-                               _ rowStride: Int) {
+    private func unfoldChannel(_ ci: Int, _ src: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
         let chan = src + ci * height * width
+        let plane = outHeight * outWidth
         for ky in 0..<kh {
             for kx in 0..<kw {
-                let row = col + ((ci * kh + ky) * kw + kx) * rowStride
+                let row = col + ((ci * kh + ky) * kw + kx) * plane
                 // Output columns whose input column ox·stride − padding + kx lies inside [0, width).
                 let shift = kx - padding
                 let lo = min(outWidth, max(0, ceilDiv(-shift, stride)))
                 let hi = max(lo, min(outWidth, floorDiv(width - 1 - shift, stride) + 1))
+                if stride == 1 && outWidth == width {
+                    shiftedCopy(chan, row, ky: ky, shift: shift, lo: lo, hi: hi)
+                    continue
+                }
                 for oy in 0..<outHeight {
                     let dst = row + oy * outWidth
                     let iy = oy * stride - padding + ky
@@ -106,6 +108,30 @@ struct Im2Col {
                     }
                 }
             }
+        }
+    }
+
+    /// One tap of a stride-1 convolution whose output rows are as wide as the input's ("same" padding): its
+    /// valid rows are a single shifted copy of the channel, after which only the columns that wrapped in
+    /// from neighbouring rows are zeroed. Saves the per-row calls that dominate on small feature maps.
+    @inline(__always)
+    private func shiftedCopy(_ chan: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, ky: Int, shift: Int,
+                             lo: Int, hi: Int) {
+        let w = width
+        let oy0 = min(outHeight, max(0, padding - ky)), oy1 = max(oy0, min(outHeight, height + padding - ky))
+        row.update(repeating: 0, count: oy0 * w)
+        (row + oy1 * w).update(repeating: 0, count: (outHeight - oy1) * w)
+        guard oy1 > oy0 else { return }
+        var s = (oy0 - padding + ky) * w + shift, d = oy0 * w, count = (oy1 - oy0) * w
+        // The first |shift| or last `shift` elements would lie outside the channel; they are wrapped
+        // columns, zeroed below.
+        if s < 0 { d -= s; count += s; s = 0 }
+        count = min(count, height * w - s)
+        if count > 0 { (row + d).update(from: chan + s, count: count) }
+        for oy in oy0..<oy1 {
+            let r = row + oy * w
+            for j in 0..<lo { r[j] = 0 }
+            for j in hi..<w { r[j] = 0 }
         }
     }
 }
