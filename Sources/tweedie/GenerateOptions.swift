@@ -14,7 +14,7 @@ extension GenerateCommand {
             s.sigmas = nil
         }
         if let text = sigmas {
-            let list = try parseFloats(text, flag: "--sigmas")
+            let list = try parseNumbers(text, flag: "--sigmas") as [Float]
             s.schedule = "custom"
             s.sigmas = list
             // The step count follows the list (a trailing 0 is the end point, not a step start).
@@ -30,7 +30,7 @@ extension GenerateCommand {
         if let v = apgMomentum { s.apgMomentum = v }
         if let v = apgNormThreshold { s.apgNormThreshold = v }
         if let text = guidanceInterval {
-            let pair = try parseFloats(text, flag: "--guidance-interval").map(Double.init)
+            let pair = try parseNumbers(text, flag: "--guidance-interval") as [Double]
             guard pair.count == 2 else {
                 throw TweedieError.badInput("--guidance-interval must be START,STOP, got \(text)")
             }
@@ -70,10 +70,10 @@ extension GenerateCommand {
     }
 
     /// A comma-separated list of numbers; anything else is `badInput` naming `flag`.
-    private func parseFloats(_ text: String, flag: String) throws -> [Float] {
+    private func parseNumbers<T: BinaryFloatingPoint & LosslessStringConvertible>(_ text: String, flag: String) throws -> [T] {
         try text.split(separator: ",", omittingEmptySubsequences: false).map {
             let item = $0.trimmingCharacters(in: .whitespaces)
-            guard let v = Float(item), v.isFinite else {
+            guard let v = T(item), v.isFinite else {
                 throw TweedieError.badInput("\(flag): '\(item)' is not a finite number (expected a comma-separated list)")
             }
             return v
