@@ -42,6 +42,6 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieTrainingTests", dependencies: ["TweedieTraining"], exclude: ["Fixtures"]),
-        .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"]),
+        .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"], exclude: ["Fixtures"]),
     ]
 )
