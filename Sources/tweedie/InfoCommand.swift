@@ -4,9 +4,9 @@ import Tweedie
 /// `tweedie info`: what a model folder holds, or (with --system) what the engine runs on.
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Describe a model folder, or the system with --system.")
+        commandName: "info", abstract: "Describe a model folder, a generated PNG's stored parameters, or the system with --system.")
 
-    @Argument(help: "A model folder.")
+    @Argument(help: "A model folder, or a PNG written by `tweedie generate`.")
     var path: String?
     @Flag(help: "Print the CPU, threads, CPU flags and the OpenBLAS kernel in use.")
     var system = false
@@ -23,6 +23,10 @@ struct InfoCommand: ParsableCommand {
             if path == nil { return }
         }
         guard let path else { return }
+        if path.lowercased().hasSuffix(".png") {
+            print(try ImageMetadata.describe(pngAt: path), terminator: "")
+            return
+        }
         let loaded = try ModelFolder.load(path)
         print("type: \(loaded.className)")
         print("parameters: \(loaded.parameterCount)")

@@ -72,6 +72,22 @@ final class ForwardCLITests: XCTestCase {
         XCTAssertTrue(s.stdout.contains("openblas core: "), s.stdout)
     }
 
+    func testInfoPrintsStoredParametersOfAGeneratedPNG() throws {
+        let dir = try tempDir()
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/unet_cond")
+        let png = dir.appendingPathComponent("x.png").path
+        let g = try TweedieBinary.run(["generate", "-m", model.path, "--class", "1", "--steps", "3", "--seed", "11",
+                                       "-o", png, "--quiet"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        let r = try TweedieBinary.run(["info", png])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Seed: 11"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("steps: 3"), r.stdout)
+        let bad = try TweedieBinary.run(["info", dir.appendingPathComponent("missing.png").path])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("missing.png"), bad.stderr)
+    }
+
     /// Copies a fixture folder so a test can damage it.
     private func copyFixture(_ name: String, to dir: URL) throws -> URL {
         let dst = dir.appendingPathComponent(name)

@@ -81,7 +81,10 @@ public struct ModelSource: Sendable {
         let configPath = join(networkFolder, ModelFolder.configFile)
         if FileManager.default.fileExists(atPath: configPath) { settings.append(try readJSONObject(configPath)) }
         let pipeline = layout == .pipeline
-        let sources = settings.enumerated().map { ($1, $0 == 0 && pipeline ? indexPath : configPath) }
+        var sources = settings.enumerated().map { ($1, $0 == 0 && pipeline ? indexPath : configPath) }
+        // Class names kept out of config.json (diffusers warns on keys it does not know): labels.json beside it.
+        let labelsPath = join(networkFolder, "labels.json")
+        if FileManager.default.fileExists(atPath: labelsPath) { sources.append((try readLabelsFile(labelsPath), labelsPath)) }
         labels = try ModelSource.labels(in: sources)
         nullClassSetting = try ModelSource.nullClass(in: sources)
     }
@@ -134,6 +137,19 @@ func isDirectory(_ path: String) -> Bool {
 }
 
 /// A JSON file whose top level is an object; errors name the file.
+/// A labels.json file: either a list of class names or an object with a `labels` list.
+func readLabelsFile(_ path: String) throws -> [String: Any] {
+    guard let data = FileManager.default.contents(atPath: path),
+          let object = try? JSONSerialization.jsonObject(with: data) else {
+        throw TweedieError.badInput("\(path): not readable JSON")
+    }
+    if let list = object as? [Any] { return ["labels": list] }
+    guard let dict = object as? [String: Any] else {
+        throw TweedieError.badInput("\(path): expected a list of class names or an object with key labels")
+    }
+    return dict
+}
+
 func readJSONObject(_ path: String) throws -> [String: Any] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw TweedieError.badInput("\(path): cannot read")
