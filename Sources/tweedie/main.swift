@@ -8,7 +8,8 @@ struct TweedieCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tweedie",
         abstract: "Diffusion and guidance sampling engine: diffusers-format U-Net, DiT and VAE on the CPU.",
-        subcommands: [ForwardCommand.self, InfoCommand.self, BenchCommand.self, GenerateCommand.self, TrainCommand.self])
+        subcommands: [ForwardCommand.self, InfoCommand.self, BenchCommand.self, GenerateCommand.self, TrainCommand.self,
+                      ClassifyCommand.self, TrainClassifierCommand.self])
 }
 
 OpenBLASCoreGuard.reexecIfNeeded()

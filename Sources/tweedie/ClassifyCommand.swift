@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Tweedie
+import TweedieTraining
+
+/// `tweedie classify`: class predictions of a TweedieClassifier for PNG images (files or folders of them).
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "Classify PNG images with a TweedieClassifier folder: predicted class and confidence per image, "
+            + "optionally the accuracy against an expected class.")
+
+    @Option(help: "Classifier folder (config.json + model.safetensors).")
+    var model: String
+    @Argument(help: "PNG files, or folders whose .png files are all classified.")
+    var images: [String] = []
+    @Option(help: ArgumentHelp("Expected class (index or name): also print the share of images predicted as it.",
+                               valueName: "class"))
+    var expect: String?
+    @Flag(help: "Print one JSON object instead of text lines.")
+    var json = false
+    @Option(help: "Images per forward pass.")
+    var batch: Int = 256
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        try compute.apply()
+        guard batch >= 1 else { throw TweedieError.badInput("--batch: must be at least 1, got \(batch)") }
+        guard !images.isEmpty else { throw TweedieError.badInput("classify: give at least one image or folder") }
+        let net = try TweedieClassifier(folder: model)
+        let expected = try expect.map { try ClassifierImages.label($0, in: net.config) }
+        let files = try ClassifierImages.expand(images)
+        var predictions: [ClassifierPrediction] = []
+        for start in stride(from: 0, to: files.count, by: batch) {
+            let part = Array(files[start..<min(files.count, start + batch)])
+            predictions += try net.predict(ClassifierImages.load(part, for: net.config))
+        }
+        let hits = expected.map { e in predictions.filter { $0.label == e }.count }
+        if json {
+            printJSON(files: files, predictions: predictions, expected: expected, hits: hits, names: net.config.classNames)
+            return
+        }
+        for (file, p) in zip(files, predictions) {
+            print("\(file): \(p.label) \(p.className) \(String(format: "%.4f", p.confidence))")
+        }
+        if let e = expected, let hits {
+            print(String(format: "expected %d %@: %d/%d predicted (%.1f%%)", e, net.config.classNames[e], hits,
+                         files.count, 100 * Double(hits) / Double(files.count)))
+        }
+    }
+
+    private func printJSON(files: [String], predictions: [ClassifierPrediction], expected: Int?, hits: Int?,
+                           names: [String]) {
+        func rounded(_ x: Float) -> Double { (Double(x) * 1e6).rounded() / 1e6 }
+        var object: [String: Any] = [
+            "model": model,
+            "images": zip(files, predictions).map { file, p in
+                ["path": file, "label": p.label, "class": p.className, "confidence": rounded(p.confidence),
+                 "probabilities": p.probabilities.map(rounded)] as [String: Any]
+            },
+        ]
+        if let expected, let hits {
+            object["expected"] = ["label": expected, "class": names[expected]] as [String: Any]
+            object["correct"] = hits
+            object["accuracy"] = Double(hits) / Double(files.count)
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
