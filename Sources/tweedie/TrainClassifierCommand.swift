@@ -43,6 +43,9 @@ struct TrainClassifierCommand: ParsableCommand {
     var layersPerBlock: Int?
     @Option(help: "GroupNorm groups.")
     var groups: Int?
+    @Option(help: ArgumentHelp("Share of training images painted in a random class's hue, labels unchanged "
+                               + "(0: the recipe as is; 1: the hue carries no class information).", valueName: "p"))
+    var recolour: Float?
     @Option(name: .customLong("train-limit"), help: "Train on the first N training images only.")
     var trainLimit: Int?
     @Option(name: .customLong("eval-limit"), help: "Evaluate on the first N test images only (default: all 10,000).")
@@ -64,7 +67,10 @@ struct TrainClassifierCommand: ParsableCommand {
         }
         try apply(to: &r)
         try r.validate()
-        let data = try ColourFashionDataset(split: .train, directory: dataDir, colourSeed: r.colourSeed)
+        let colour = try ColourFashionDataset(split: .train, directory: dataDir, colourSeed: r.colourSeed)
+        let data: TrainingDataset = r.recolour == 0 ? colour
+            : RecolouredFashionDataset(source: colour.source, colourSeed: r.colourSeed, probability: r.recolour,
+                                       seed: r.seed)
         let trainer = try ClassifierTrainer(recipe: r, dataset: data, outDirectory: out, resume: resume)
         trainer.log("classifier: \(trainer.network.parameterCount) parameters, \(trainer.trainCount) images, "
                     + "\(trainer.totalSteps) steps, \(Runtime.threads) thread(s)")
@@ -109,6 +115,7 @@ struct TrainClassifierCommand: ParsableCommand {
         }
         if let layersPerBlock { r.config.layersPerBlock = layersPerBlock }
         if let groups { r.config.normNumGroups = groups }
+        if let recolour { r.recolour = recolour }
         if let trainLimit { r.trainLimit = trainLimit }
         if let checkpointEvery { r.checkpointEvery = checkpointEvery }
         if let logEvery { r.logEvery = logEvery }

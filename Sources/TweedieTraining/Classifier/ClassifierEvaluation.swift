@@ -60,38 +60,3 @@ public enum ClassifierEvaluation {
         return ClassifierReport(classNames: model.config.classNames, confusion: confusion)
     }
 }
-
-/// Colourised Fashion-MNIST with every image painted in the hue of *another* class (label + `shift` mod 10) but
-/// labelled with its true class: a classifier that only read the hue would score near 0 here, one that reads the
-/// garment's shape keeps its accuracy. Same recipe, seed and per-index jitter as `ColourFashionDataset`.
-public struct HueShiftedFashionDataset: TrainingDataset {
-    /// The grey source images.
-    public let source: FashionMNIST
-    /// Seed of the colour recipe.
-    public let colourSeed: UInt64
-    /// Classes to rotate the hue by (1...9).
-    public let shift: Int
-
-    /// The split with hues rotated by `shift` classes.
-    public init(source: FashionMNIST, colourSeed: UInt64 = 0, shift: Int = 5) {
-        precondition((1..<FashionMNIST.classNames.count).contains(shift), "HueShiftedFashionDataset: shift \(shift)")
-        self.source = source
-        self.colourSeed = colourSeed
-        self.shift = shift
-    }
-
-    public var count: Int { source.count }
-    public var sampleShape: [Int] { [3, ClassLinkedHue.side, ClassLinkedHue.side] }
-    public var classNames: [String]? { FashionMNIST.classNames }
-    public var recipe: String {
-        "Fashion-MNIST \(source.split.rawValue) split, \(ClassLinkedHue.recipe) colour seed \(colourSeed), hue of "
-            + "class label+\(shift)"
-    }
-
-    public func batch(_ indices: [Int]) -> (images: Tensor, labels: [Int]?) {
-        let k = FashionMNIST.classNames.count
-        let painted = source.labels.map { ($0 + shift) % k }
-        return (ClassLinkedHue.images(pixels: source.pixels, labels: painted, indices: indices, seed: colourSeed),
-                indices.map { source.labels[$0] })
-    }
-}

@@ -18,7 +18,8 @@ public enum ClassifierExport {
         let report = try ClassifierEvaluation.evaluate(model, on: test, indices: indices)
         let shifted = try hueShifted.map { try ClassifierEvaluation.evaluate(model, on: $0, indices: indices) }
         let last = lastLoggedWindow(trainer.outDirectory)
-        let card = ClassifierModelCard(recipe: recipe, command: command, steps: trainer.state.step,
+        let name = ((directory as NSString).standardizingPath as NSString).lastPathComponent
+        let card = ClassifierModelCard(name: name, recipe: recipe, command: command, steps: trainer.state.step,
                                        trainCount: trainer.trainCount, trainSeconds: trainer.state.elapsedSeconds,
                                        threads: Runtime.threads, parameterCount: model.parameterCount,
                                        finalLoss: last?.loss, finalBatchAccuracy: last?.accuracy, test: report,
@@ -42,6 +43,7 @@ public enum ClassifierExport {
                      "--grad-clip \(recipe.gradClip)", "--seed \(recipe.seed)", "--colour-seed \(recipe.colourSeed)",
                      "--channels \(c.blockOutChannels.map(String.init).joined(separator: ","))",
                      "--layers-per-block \(c.layersPerBlock)", "--groups \(c.normNumGroups)"]
+        if recipe.recolour > 0 { parts.append("--recolour \(recipe.recolour)") }
         if let limit = recipe.trainLimit { parts.append("--train-limit \(limit)") }
         parts.append("--threads \(threads)")
         return parts.joined(separator: " ")

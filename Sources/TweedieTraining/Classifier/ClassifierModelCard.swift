@@ -5,6 +5,8 @@ import TweedieModels
 /// The MODEL_CARD.md of a trained classifier folder: data recipe, exact command, training budget and the
 /// test-split results.
 public struct ClassifierModelCard {
+    /// The folder's name (the card's title).
+    public var name: String
     /// The run's settings.
     public var recipe: ClassifierRecipe
     /// The command that reproduces the folder from scratch.
@@ -26,9 +28,10 @@ public struct ClassifierModelCard {
     public var hueShift: Int
 
     /// A card for a finished run.
-    public init(recipe: ClassifierRecipe, command: String, steps: Int, trainCount: Int, trainSeconds: Double,
+    public init(name: String, recipe: ClassifierRecipe, command: String, steps: Int, trainCount: Int, trainSeconds: Double,
                 threads: Int, parameterCount: Int, finalLoss: Double?, finalBatchAccuracy: Double?,
                 test: ClassifierReport, hueShifted: ClassifierReport?, hueShift: Int) {
+        self.name = name
         self.recipe = recipe
         self.command = command
         self.steps = steps
@@ -48,7 +51,7 @@ public struct ClassifierModelCard {
         let c = recipe.config
         let minutes = trainSeconds / 60
         var s = """
-        # classifier32 — TweedieClassifier for colourised Fashion-MNIST
+        # \(name) — TweedieClassifier for colourised Fashion-MNIST
 
         A small CNN that classifies 32x32 RGB images in [-1, 1] into the ten Fashion-MNIST classes, trained by
         Tweedie's own autodiff. It judges class-conditional samples of models trained on the same data
@@ -60,13 +63,23 @@ public struct ClassifierModelCard {
 
         """
         if let h = hueShifted {
+            let k = h.classNames.count
+            let hueHits = h.confusion.indices.reduce(0) { $0 + h.confusion[$1][($1 + hueShift) % k] }
             s += """
             - Hue-shifted test accuracy: \(String(format: "%.2f%%", 100 * h.accuracy)) — the same test images painted \
-            in the hue of class (label + \(hueShift)) mod 10, scored against their true label. The hue is tied to \
-            the class in this data, so this shows how much the network reads the garment's shape rather than its \
-            colour (chance is 10%).
+            in the hue of class (label + \(hueShift)) mod \(k), scored against their true label; \
+            \(String(format: "%.2f%%", 100 * Double(hueHits) / Double(max(1, h.count)))) were predicted as the class \
+            whose hue they carry. The hue gives the class away in this data (class k at hue k/10, jitter ±0.03), so \
+            this shows how much the network reads the garment's shape rather than its colour (chance is 10%).
 
             """
+            if h.accuracy < 0.5 {
+                s += """
+                - **The network mostly reads the class off the hue.** It checks whether an image has its class's \
+                colour, not whether the garment's shape is right; train with `--recolour 1` for a judge of shape.
+
+                """
+            }
         }
         s += """
 
@@ -89,7 +102,17 @@ public struct ClassifierModelCard {
         - Fashion-MNIST train split (`/usr/share/datasets/fashion-mnist`, Debian package dataset-fashion-mnist), \
         \(trainCount) images, colourised by recipe `\(ClassLinkedHue.recipe)` with colour seed \(recipe.colourSeed): \
         2-pixel black border to 32x32; hue = class/10 with ±0.03 jitter, saturation 0.55–0.95 and value 0.8–1.0 \
-        drawn per sample index (TweedieTraining/Data/ClassLinkedHue.swift). No other augmentation.
+        drawn per sample index (TweedieTraining/Data/ClassLinkedHue.swift).
+        """
+        if recipe.recolour > 0 {
+            s += """
+             Then \(String(format: "%g", 100 * recipe.recolour))% of the training images (chosen per index from seed \
+            \(recipe.seed)) are painted in the hue of a uniformly random class with their label unchanged \
+            (`--recolour \(recipe.recolour)`, RecolouredFashionDataset), so the hue no longer gives the class away.
+            """
+        }
+        s += """
+         No other augmentation.
         - Test: \(test.count == 10_000 ? "the 10,000-image test split" : "the first \(test.count) images of the test split") \
         under the same recipe and seed.
 

@@ -25,6 +25,9 @@ public struct ClassifierRecipe: Equatable {
     public var seed: UInt64 = 0
     /// Seed of the class-linked-hue colours (the diffusion runs' data use 0).
     public var colourSeed: UInt64 = 0
+    /// Share of training images painted in a random class's hue, labels unchanged (`RecolouredFashionDataset`):
+    /// 0 trains on the recipe as is, where the hue alone gives the class away; 1 makes the network read shapes.
+    public var recolour: Float = 0
     /// Train on the first this many training images only (nil: all); for tests and quick runs.
     public var trainLimit: Int?
     /// Steps between checkpoints.
@@ -51,6 +54,7 @@ public struct ClassifierRecipe: Equatable {
             throw fail("label_smoothing", "must be in [0, 1), got \(labelSmoothing)")
         }
         guard gradClip >= 0 else { throw fail("grad_clip", "must be at least 0, got \(gradClip)") }
+        guard (0...1).contains(recolour) else { throw fail("recolour", "must be in [0, 1], got \(recolour)") }
         if let trainLimit, trainLimit < 1 { throw fail("train_limit", "must be at least 1, got \(trainLimit)") }
         guard checkpointEvery >= 1 else { throw fail("checkpoint_every", "must be at least 1, got \(checkpointEvery)") }
         guard logEvery >= 1 else { throw fail("log_every", "must be at least 1, got \(logEvery)") }
@@ -61,7 +65,7 @@ public struct ClassifierRecipe: Equatable {
         var object: [String: Any] = [
             "epochs": epochs, "batch": batch, "lr": Double(String(learningRate)) ?? 0, "warmup": warmupSteps,
             "weight_decay": Double(String(weightDecay)) ?? 0, "label_smoothing": Double(String(labelSmoothing)) ?? 0,
-            "grad_clip": Double(String(gradClip)) ?? 0, "seed": seed, "colour_seed": colourSeed,
+            "grad_clip": Double(String(gradClip)) ?? 0, "recolour": Double(String(recolour)) ?? 0, "seed": seed, "colour_seed": colourSeed,
             "checkpoint_every": checkpointEvery, "log_every": logEvery,
             "config": (try? JSONSerialization.jsonObject(with: Data(config.jsonText.utf8))) ?? [:],
         ]
@@ -86,6 +90,7 @@ public struct ClassifierRecipe: Equatable {
         weightDecay = try json.float("weight_decay", default: weightDecay)
         labelSmoothing = try json.float("label_smoothing", default: labelSmoothing)
         gradClip = try json.float("grad_clip", default: gradClip)
+        recolour = try json.float("recolour", default: 0)
         seed = UInt64(max(0, try json.int("seed", default: 0)))
         colourSeed = UInt64(max(0, try json.int("colour_seed", default: 0)))
         trainLimit = try json.int("train_limit")

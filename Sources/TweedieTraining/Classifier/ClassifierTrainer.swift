@@ -63,9 +63,10 @@ public final class ClassifierTrainer {
         if resume, let path = ClassifierCheckpoint.list(checkpoints).last {
             let saved = try ClassifierCheckpoint.recipe(path)
             guard saved.config == recipe.config, saved.seed == recipe.seed, saved.colourSeed == recipe.colourSeed,
-                  saved.trainLimit == recipe.trainLimit, saved.batch == recipe.batch else {
+                  saved.trainLimit == recipe.trainLimit, saved.batch == recipe.batch,
+                  saved.recolour == recipe.recolour else {
                 throw TweedieError.badInput("--resume: \(path) was written by a run with another network, data, "
-                                            + "batch or seed")
+                                            + "recolouring, batch or seed")
             }
             state = try ClassifierCheckpoint.read(path, shapes: net.parameterShapes)
             log("resuming from \(path) at step \(state.step)")
