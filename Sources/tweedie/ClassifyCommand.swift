@@ -37,14 +37,15 @@ struct ClassifyCommand: ParsableCommand {
         }
         let hits = expected.map { e in predictions.filter { $0.label == e }.count }
         if json {
-            printJSON(files: files, predictions: predictions, expected: expected, hits: hits, names: net.config.classNames)
+            printJSON(files: files, predictions: predictions, expected: expected, hits: hits,
+                      names: net.config.classNames)
             return
         }
         for (file, p) in zip(files, predictions) {
             print("\(file): \(p.label) \(p.className) \(String(format: "%.4f", p.confidence))")
         }
         if let e = expected, let hits {
-            print(String(format: "expected %d %@: %d/%d predicted (%.1f%%)", e, net.config.classNames[e], hits,
+            print(String(format: "accuracy against %d %@: %d/%d (%.1f%%)", e, net.config.classNames[e], hits,
                          files.count, 100 * Double(hits) / Double(files.count)))
         }
     }
@@ -64,7 +65,8 @@ struct ClassifyCommand: ParsableCommand {
             object["correct"] = hits
             object["accuracy"] = Double(hits) / Double(files.count)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let options: JSONSerialization.WritingOptions = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: options)) ?? Data("{}".utf8)
         print(String(decoding: data, as: UTF8.self))
     }
 }

@@ -70,7 +70,8 @@ final class ClassifierTrainingTests: XCTestCase {
     /// 3 steps, checkpoint, resume, 3 more steps gives bit-identical weights to 6 steps in one go.
     func testResumeIsExact() throws {
         let data = Self.syntheticData()
-        let straight = try makeScratchDirectory("classifier-straight"), split = try makeScratchDirectory("classifier-split")
+        let straight = try makeScratchDirectory("classifier-straight")
+        let split = try makeScratchDirectory("classifier-split")
         defer {
             try? FileManager.default.removeItem(atPath: straight)
             try? FileManager.default.removeItem(atPath: split)

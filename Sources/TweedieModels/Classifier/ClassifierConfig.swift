@@ -91,11 +91,12 @@ public struct ClassifierConfig: Equatable, Sendable {
         let object: [String: Any] = [
             "_class_name": Self.className, "in_channels": inChannels, "sample_size": sampleSize,
             "block_out_channels": blockOutChannels, "layers_per_block": layersPerBlock,
-            "norm_num_groups": normNumGroups, "norm_eps": Double(String(normEps)) ?? Double(normEps), "num_classes": numClasses,
+            "norm_num_groups": normNumGroups, "norm_eps": Double(String(normEps)) ?? Double(normEps),
+            "num_classes": numClasses,
             "class_names": classNames,
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
-            ?? Data("{}".utf8)
+        let options: JSONSerialization.WritingOptions = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: options)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

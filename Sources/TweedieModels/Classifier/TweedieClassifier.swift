@@ -68,7 +68,8 @@ public final class TweedieClassifier {
             throw TweedieError.badInput("\(folder): not a classifier folder (config.json + \(Self.weightsFile))")
         }
         // The config first: a folder of another model type is reported by its _class_name, not its file names.
-        let config = try ClassifierConfig(json: JSONConfig(path: (folder as NSString).appendingPathComponent("config.json")))
+        let configPath = (folder as NSString).appendingPathComponent("config.json")
+        let config = try ClassifierConfig(json: JSONConfig(path: configPath))
         let file = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent(Self.weightsFile))
         try self.init(config: config, store: WeightStore(file: file))
     }

@@ -48,7 +48,9 @@ public enum ClassifierEvaluation {
         for start in stride(from: 0, to: all.count, by: max(1, batch)) {
             let part = Array(all[start..<min(all.count, start + batch)])
             let b = dataset.batch(part)
-            guard let labels = b.labels else { throw TweedieError.badInput("classifier evaluation: data has no labels") }
+            guard let labels = b.labels else {
+                throw TweedieError.badInput("classifier evaluation: data has no labels")
+            }
             let predicted = ClassifierTrainer.argmax(try model.logits(b.images))
             for (label, guess) in zip(labels, predicted) {
                 guard (0..<k).contains(label) else {

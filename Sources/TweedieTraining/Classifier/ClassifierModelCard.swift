@@ -28,9 +28,9 @@ public struct ClassifierModelCard {
     public var hueShift: Int
 
     /// A card for a finished run.
-    public init(name: String, recipe: ClassifierRecipe, command: String, steps: Int, trainCount: Int, trainSeconds: Double,
-                threads: Int, parameterCount: Int, finalLoss: Double?, finalBatchAccuracy: Double?,
-                test: ClassifierReport, hueShifted: ClassifierReport?, hueShift: Int) {
+    public init(name: String, recipe: ClassifierRecipe, command: String, steps: Int, trainCount: Int,
+                trainSeconds: Double, threads: Int, parameterCount: Int, finalLoss: Double?,
+                finalBatchAccuracy: Double?, test: ClassifierReport, hueShifted: ClassifierReport?, hueShift: Int) {
         self.name = name
         self.recipe = recipe
         self.command = command
@@ -49,7 +49,8 @@ public struct ClassifierModelCard {
     /// The card as Markdown.
     public var markdown: String {
         let c = recipe.config
-        let minutes = trainSeconds / 60
+        let minutes = trainSeconds / 60, perStep = trainSeconds / Double(max(1, steps))
+        func plural(_ n: Int) -> String { n == 1 ? "" : "s" }
         var s = """
         # \(name) — TweedieClassifier for colourised Fashion-MNIST
 
@@ -66,8 +67,8 @@ public struct ClassifierModelCard {
             let k = h.classNames.count
             let hueHits = h.confusion.indices.reduce(0) { $0 + h.confusion[$1][($1 + hueShift) % k] }
             s += """
-            - Hue-shifted test accuracy: \(String(format: "%.2f%%", 100 * h.accuracy)) — the same test images painted \
-            in the hue of class (label + \(hueShift)) mod \(k), scored against their true label; \
+            - Hue-shifted test accuracy: \(String(format: "%.2f%%", 100 * h.accuracy)) — the same test images \
+            painted in the hue of class (label + \(hueShift)) mod \(k), scored against their true label; \
             \(String(format: "%.2f%%", 100 * Double(hueHits) / Double(max(1, h.count)))) were predicted as the class \
             whose hue they carry. The hue gives the class away in this data (class k at hue k/10, jitter ±0.03), so \
             this shows how much the network reads the garment's shape rather than its colour (chance is 10%).
@@ -113,7 +114,7 @@ public struct ClassifierModelCard {
         }
         s += """
          No other augmentation.
-        - Test: \(test.count == 10_000 ? "the 10,000-image test split" : "the first \(test.count) images of the test split") \
+        - Test: \(test.count == 10_000 ? "the 10,000-image test split" : "the first \(test.count) test images") \
         under the same recipe and seed.
 
         ## Training
@@ -122,8 +123,8 @@ public struct ClassifierModelCard {
         betas 0.9/0.999, weight decay \(recipe.weightDecay)), \(recipe.warmupSteps) warm-up steps then half-cosine \
         to 0, gradient-norm clip \(recipe.gradClip), batch \(recipe.batch), PyTorch-default initialisation and \
         per-epoch data permutations from seed \(recipe.seed).
-        - \(recipe.epochs) epoch\(recipe.epochs == 1 ? "" : "s") = \(steps) steps on \(threads) thread\(threads == 1 ? "" : "s"); wall time of the \
-        training steps \(String(format: "%.1f", minutes)) min (\(String(format: "%.3f", trainSeconds / Double(max(1, steps)))) \
+        - \(recipe.epochs) epoch\(plural(recipe.epochs)) = \(steps) steps on \(threads) thread\(plural(threads)); wall \
+        time of the training steps \(String(format: "%.1f", minutes)) min (\(String(format: "%.3f", perStep)) \
         s/step, on a 2-core machine shared with another training run).
 
         """

@@ -65,7 +65,8 @@ public struct ClassifierRecipe: Equatable {
         var object: [String: Any] = [
             "epochs": epochs, "batch": batch, "lr": Double(String(learningRate)) ?? 0, "warmup": warmupSteps,
             "weight_decay": Double(String(weightDecay)) ?? 0, "label_smoothing": Double(String(labelSmoothing)) ?? 0,
-            "grad_clip": Double(String(gradClip)) ?? 0, "recolour": Double(String(recolour)) ?? 0, "seed": seed, "colour_seed": colourSeed,
+            "grad_clip": Double(String(gradClip)) ?? 0, "recolour": Double(String(recolour)) ?? 0, "seed": seed,
+            "colour_seed": colourSeed,
             "checkpoint_every": checkpointEvery, "log_every": logEvery,
             "config": (try? JSONSerialization.jsonObject(with: Data(config.jsonText.utf8))) ?? [:],
         ]

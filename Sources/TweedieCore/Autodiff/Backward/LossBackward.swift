@@ -5,7 +5,7 @@ import Glibc
 // Forward and backward kernels of the classification losses. Rows are short (one per class), so each row is
 // handled serially with Double sums; the batch is threaded when it is large enough to pay.
 
-/// log-softmax over the last dimension: x − max − log Σ exp(x − max), per row. Rows holding +∞ or NaN give NaN.
+/// log-softmax over the last dimension: x − max − log Σ exp(x − max), per row (+∞ or NaN in a row give NaN).
 public func logSoftmaxLastDim(_ x: Tensor) -> Tensor {
     precondition(x.rank >= 1, "logSoftmaxLastDim: input must have at least one dimension")
     let d = x.shape[x.rank - 1], rows = d == 0 ? 0 : x.count / d
