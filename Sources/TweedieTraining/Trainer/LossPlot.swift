@@ -3,11 +3,11 @@ import TweedieCore
 import TweedieImaging
 
 /// A small line plot of the training loss for model cards: log-scale loss against step, the logged values in a
-/// light colour and their running mean in a dark one, with numbered ticks drawn in a built-in 3x5 pixel font.
+/// light colour and their centred running mean in a dark one, with numbered ticks drawn in a built-in 3x5 pixel font.
 public enum LossPlot {
     /// Renders `points` (step, loss) as an RGB image of `width` x `height` pixels.
     public static func render(_ points: [(step: Int, loss: Float)], width: Int = 720, height: Int = 360,
-                              smoothing: Int = 20) throws -> PNGImage {
+                              smoothing: Int = 10) throws -> PNGImage {
         let valid = points.filter { $0.loss.isFinite && $0.loss > 0 }
         guard valid.count >= 2 else { throw TweedieError.badInput("loss plot: fewer than two logged losses") }
         var canvas = Canvas(width: width, height: height)
@@ -53,10 +53,10 @@ public enum LossPlot {
             prev = q
         }
         prev = nil
-        var window: [Double] = []
-        for (p, l) in zip(valid, logs) {
-            window.append(pow(10, l))
-            if window.count > smoothing { window.removeFirst() }
+        // A centred running mean: it follows fast early drops without the lag of a trailing window.
+        let values = valid.map { Double($0.loss) }, half = max(1, smoothing / 2)
+        for (i, p) in valid.enumerated() {
+            let window = values[max(0, i - half)...min(values.count - 1, i + half)]
             let q = (px(Double(p.step)), py(log10(window.reduce(0, +) / Double(window.count))))
             if let prev {
                 canvas.line(prev.0, prev.1, q.0, q.1, (20, 60, 150))
