@@ -20,8 +20,11 @@ final class GenerateBadInputTests: XCTestCase {
         XCTAssertEqual(r.stdout, "", file: file, line: line)
     }
 
+    /// The binary knows the built-in samplers; this test process may also hold samplers other tests registered.
+    private let builtInSamplers = ["ddim", "ddpm", "dpm2", "dpmpp_2m", "dpmpp_2m_sde", "euler", "euler_a", "heun"]
+
     func testUnknownSamplerListsTheValidNames() throws {
-        try assertRejected(["-m", model, "--sampler", "plms"], mentions: ["--sampler", "plms"] + SamplerRegistry.names)
+        try assertRejected(["-m", model, "--sampler", "plms"], mentions: ["--sampler", "plms"] + builtInSamplers)
     }
 
     func testUnknownScheduleListsTheValidNames() throws {
