@@ -198,5 +198,5 @@ public final class Tape {
 
 /// dst += src over `n` floats, threaded for large buffers.
 func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
-    GradLoops.chunks(n) { r in for i in r { dst[i] += src[i] } }
+    parallelChunks(n) { r in for i in r { dst[i] += src[i] } }
 }

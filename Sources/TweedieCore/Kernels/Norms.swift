@@ -83,12 +83,14 @@ func moments(_ p: UnsafePointer<Float>, _ count: Int, eps: Float) -> Moments {
     return Moments(centre: centre, residual: Float(residual), rstd: Float(1 / (variance + Double(eps)).squareRoot()))
 }
 
+/// Calls `body` with the element pointer of an optional tensor (nil when absent).
+func withOptionalPointer<R>(_ t: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let t else { return body(nil) }
+    return t.withUnsafeBufferPointer { body($0.baseAddress) }
+}
+
 /// Calls `body` with the element pointers of two optional tensors (nil where the tensor is absent).
 func withOptionalPointers<R>(_ a: Tensor?, _ b: Tensor?,
                              _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?) -> R) -> R {
-    func pointer(_ t: Tensor?, _ next: (UnsafePointer<Float>?) -> R) -> R {
-        guard let t else { return next(nil) }
-        return t.withUnsafeBufferPointer { next($0.baseAddress) }
-    }
-    return pointer(a) { pa in pointer(b) { pb in body(pa, pb) } }
+    withOptionalPointer(a) { pa in withOptionalPointer(b) { pb in body(pa, pb) } }
 }

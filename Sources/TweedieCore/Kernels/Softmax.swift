@@ -1,14 +1,17 @@
 /// Softmax over the last dimension, numerically stable (the row maximum is subtracted before exponentiating).
 public func softmaxLastDim(_ x: Tensor) -> Tensor {
     precondition(x.rank >= 1, "softmaxLastDim: input must have at least one dimension")
-    let d = x.shape[x.rank - 1]
-    let rows = d == 0 ? 0 : x.count / d
+    return mapRows(x, softmaxRow)
+}
+
+/// Applies `row(src, dst, d)` to every row of the last dimension (length d) of `x`, threaded over rows.
+@inline(__always)
+func mapRows(_ x: Tensor, _ row: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+    let d = x.shape.last ?? 1, rows = d == 0 ? 0 : x.count / d
     return Tensor(shape: x.shape) { out in
         guard let po = out.baseAddress, rows > 0 else { return }
         x.withUnsafeBufferPointer { px in
-            parallelFor(rows, grain: max(1, 8192 / d)) { r in
-                softmaxRow(px.baseAddress! + r * d, po + r * d, d)
-            }
+            parallelFor(rows, grain: max(1, 8192 / d)) { r in row(px.baseAddress! + r * d, po + r * d, d) }
         }
     }
 }

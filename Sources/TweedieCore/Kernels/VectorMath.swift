@@ -1,5 +1,5 @@
-// Internal building blocks shared by the kernels: a branch-free exp the loop vectoriser can widen, and
-// SIMD reductions (Float lanes, Double across chunks) for norms and softmax.
+// Internal building blocks shared by the forward and backward kernels: a branch-free exp the loop vectoriser
+// can widen, and SIMD reductions (Float lanes, Double across chunks) for norms, softmax and their gradients.
 
 /// exp(x) in Float32 without a libm call, so loops that use it vectorise. Cephes' expf polynomial
 /// (about 2 ulp). Arguments are clamped to [-87.3, 88]: below, the result is the smallest normal
@@ -31,12 +31,38 @@ func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
 /// Chunk length over which Float lanes accumulate before the partial sum moves into a Double.
 let reductionChunk = 2048
 
-/// Sum of `n` floats: Float SIMD lanes inside chunks, Double across chunks (accurate for long rows).
+/// Σ f(i) over `n` elements, where `lanes(i)` gives the terms of elements i..<i+8 and `scalar(i)` one term:
+/// Float SIMD lanes inside chunks of `reductionChunk`, Double across chunks (accurate for long rows).
+@inline(__always)
+func reduceFloats(_ n: Int, _ lanes: (Int) -> SIMD8<Float>, _ scalar: (Int) -> Float) -> Double {
+    var total = 0.0
+    var i = 0
+    while i < n {
+        let end = min(n, i + reductionChunk)
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        while i + 16 <= end {
+            a0 += lanes(i)
+            a1 += lanes(i + 8)
+            i += 16
+        }
+        var s = (a0 + a1).sum()
+        while i < end { s += scalar(i); i += 1 }
+        total += Double(s)
+    }
+    return total
+}
+
+/// Sum of `n` floats.
 func sumFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
-    sumDeviations(p, n, from: 0)
+    reduceFloats(n, { load8(p + $0) }, { p[$0] })
 }
 
 /// Mean of `n ≥ 1` floats. The sum runs over x − x₀ (x₀ the first element) so the Float lanes see the
@@ -45,49 +71,27 @@ func meanFloats(_ p: UnsafePointer<Float>, _ n: Int) -> Double {
     Double(p[0]) + sumDeviations(p, n, from: p[0]) / Double(n)
 }
 
-/// Σ (x − pivot) over `n` floats, accumulated like `sumFloats`.
+/// Σ (x − pivot) over `n` floats.
 func sumDeviations(_ p: UnsafePointer<Float>, _ n: Int, from pivot: Float) -> Double {
-    var total = 0.0
-    var start = 0
     let c = SIMD8<Float>(repeating: pivot)
-    while start < n {
-        let end = min(n, start + reductionChunk)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        var i = start
-        while i + 16 <= end {
-            a0 += load8(p + i) - c
-            a1 += load8(p + i + 8) - c
-            i += 16
-        }
-        var s = (a0 + a1).sum()
-        while i < end { s += p[i] - pivot; i += 1 }
-        total += Double(s)
-        start = end
-    }
-    return total
+    return reduceFloats(n, { load8(p + $0) - c }, { p[$0] - pivot })
 }
 
-/// Σ (x − mean)² over `n` floats, accumulated like `sumFloats`.
+/// Σ (x − mean)² over `n` floats.
 func sumSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, mean: Float) -> Double {
-    var total = 0.0
-    var start = 0
     let m = SIMD8<Float>(repeating: mean)
-    while start < n {
-        let end = min(n, start + reductionChunk)
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        var i = start
-        while i + 16 <= end {
-            let d0 = load8(p + i) - m, d1 = load8(p + i + 8) - m
-            a0 += d0 * d0
-            a1 += d1 * d1
-            i += 16
-        }
-        var s = (a0 + a1).sum()
-        while i < end { let d = p[i] - mean; s += d * d; i += 1 }
-        total += Double(s)
-        start = end
-    }
-    return total
+    return reduceFloats(n, { let d = load8(p + $0) - m; return d * d }, { let d = p[$0] - mean; return d * d })
+}
+
+/// Σ a[i]·b[i] over `n` floats.
+func dotFloats(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Double {
+    reduceFloats(n, { load8(a + $0) * load8(b + $0) }, { a[$0] * b[$0] })
+}
+
+/// Σ a[i]·(x[i] − mean) over `n` floats (centred first, so a large mean does not cancel).
+func dotCentred(_ a: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, _ n: Int) -> Double {
+    let m = SIMD8<Float>(repeating: mean)
+    return reduceFloats(n, { load8(a + $0) * (load8(x + $0) - m) }, { a[$0] * (x[$0] - mean) })
 }
 
 /// Largest of `n ≥ 1` floats (NaNs ignored unless first). Written as per-lane selects, which vectorise;
@@ -118,10 +122,15 @@ func centredAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, 
 
 /// Splits `count` elements into pieces big enough to be worth a thread, and runs `body(range)` over them.
 func parallelChunks(_ count: Int, minChunk: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
-    let pieces = max(1, min(Runtime.threads * 4, count / minChunk))
+    let pieces = chunkCount(count, minChunk: minChunk)
     if pieces == 1 {
         body(0..<count)
         return
     }
     parallelFor(pieces) { k in body((count * k / pieces)..<(count * (k + 1) / pieces)) }
+}
+
+/// How many pieces `parallelChunks` splits `count` items into: at most ~4 per thread, none smaller than `minChunk`.
+func chunkCount(_ count: Int, minChunk: Int) -> Int {
+    max(1, min(Runtime.threads * 4, count / max(1, minChunk)))
 }

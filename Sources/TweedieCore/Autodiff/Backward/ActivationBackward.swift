@@ -1,26 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// dx = dy · f′(x) for an elementwise activation with derivative `derivative`, threaded in chunks.
+/// dx = dy · f′(x) for an elementwise activation with derivative `derivative` (branch-free, so it vectorises).
 @inline(__always)
 func elementwiseBackward(_ dy: Tensor, _ x: Tensor, _ derivative: (Float) -> Float) -> Tensor {
-    precondition(dy.count == x.count, "activation backward: gradient \(dy.shape) for input \(x.shape)")
-    return Tensor(shape: x.shape) { out in
-        guard let po = out.baseAddress else { return }
-        x.withUnsafeBufferPointer { px in
-            dy.withUnsafeBufferPointer { pd in
-                let xs = px.baseAddress!, ds = pd.baseAddress!
-                GradLoops.chunks(x.count) { r in for i in r { po[i] = ds[i] * derivative(xs[i]) } }
-            }
-        }
-    }
+    zipElements(dy, x, "activation backward") { d, v in d * derivative(v) }
 }
 
 /// Gradient of `silu(x)`: with s = sigmoid(x), d/dx x·s = s·(1 + x·(1 − s)).
 public func siluBackward(gradOutput dy: Tensor, input x: Tensor) -> Tensor {
     elementwiseBackward(dy, x) { v in
-        let s = 1 / (1 + expf(-v))
+        let s = 1 / (1 + expApprox(-v))
         return s * (1 + v * (1 - s))
     }
 }
@@ -31,12 +18,12 @@ public func geluBackward(gradOutput dy: Tensor, input x: Tensor, approximate: Bo
     if approximate {
         return elementwiseBackward(dy, x) { v in
             let c: Float = 0.797_884_56, a: Float = 0.044_715
-            let s = 1 / (1 + expf(-2 * c * (v + a * v * v * v)))
+            let s = 1 / (1 + expApprox(-2 * c * (v + a * v * v * v)))
             return s + v * s * (1 - s) * 2 * c * (1 + 3 * a * v * v)
         }
     }
     return elementwiseBackward(dy, x) { v in
-        0.5 * erfcf(-0.707_106_78 * v) + v * 0.398_942_28 * expf(-0.5 * v * v)
+        0.5 * erfcApprox(-0.707_106_78 * v) + v * 0.398_942_28 * expApprox(-0.5 * v * v)
     }
 }
 
@@ -47,16 +34,22 @@ public func sigmoidBackward(gradOutput dy: Tensor, output y: Tensor) -> Tensor {
 
 /// Gradient of `softmaxLastDim(x)` from its output y, per row: dx = y ⊙ (dy − ⟨dy, y⟩).
 public func softmaxBackward(gradOutput dy: Tensor, output y: Tensor) -> Tensor {
-    precondition(dy.shape == y.shape, "softmaxBackward: gradient \(dy.shape) for output \(y.shape)")
+    zipRows(dy, y, "softmaxBackward") { yr, gr, o, d in softmaxRowBackward(yr, gr, o, d) }
+}
+
+/// Applies `row(y, dy, dst, d)` to every row of the last dimension (length d) of an output `y` and its gradient
+/// `dy`, threaded over rows: the backward of a row-wise op such as softmax.
+@inline(__always)
+func zipRows(_ dy: Tensor, _ y: Tensor, _ op: String,
+             _ row: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+    precondition(dy.shape == y.shape, "\(op): gradient \(dy.shape) for output \(y.shape)")
     let d = y.shape.last ?? 1, rows = d == 0 ? 0 : y.count / d
     return Tensor(shape: y.shape) { out in
         guard let po = out.baseAddress, rows > 0 else { return }
         y.withUnsafeBufferPointer { py in
             dy.withUnsafeBufferPointer { pd in
-                GradLoops.chunks(rows, minChunk: max(1, 8192 / d)) { range in
-                    for r in range {
-                        softmaxRowBackward(py.baseAddress! + r * d, pd.baseAddress! + r * d, po + r * d, d)
-                    }
+                parallelFor(rows, grain: max(1, 8192 / d)) { r in
+                    row(py.baseAddress! + r * d, pd.baseAddress! + r * d, po + r * d, d)
                 }
             }
         }
@@ -67,6 +60,6 @@ public func softmaxBackward(gradOutput dy: Tensor, output y: Tensor) -> Tensor {
 @inline(__always)
 func softmaxRowBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                         _ n: Int) {
-    let inner = Float(GradLoops.dot(y, dy, n))
+    let inner = Float(dotFloats(y, dy, n))
     for i in 0..<n { dst[i] = y[i] * (dy[i] - inner) }
 }

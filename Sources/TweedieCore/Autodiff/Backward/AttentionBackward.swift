@@ -110,7 +110,7 @@ struct AttentionHeadBackward {
             let m = min(block, range.upperBound - q0)
             let qh = q + (b * queries + q0) * c + h * d, doh = dO + (b * queries + q0) * c + h * d
             sgemm(transB: true, m: m, n: lk, k: d, alpha: alpha, a: qh, lda: c, b: kh, ldb: c, c: probs, ldc: lk)
-            for r in 0..<m { GradMath.softmaxRow(probs + r * lk, lk) }
+            for r in 0..<m { softmaxRow(probs + r * lk, probs + r * lk, lk) }
             if let dVh {
                 sgemm(transA: true, m: lk, n: d, k: m, a: probs, lda: lk, b: doh, ldb: c, beta: 1, c: dVh, ldc: ld)
             }

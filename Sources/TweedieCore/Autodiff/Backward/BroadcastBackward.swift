@@ -11,10 +11,10 @@ public func channelBiasBackward(gradOutput dy: Tensor, biasShape: [Int]) -> Tens
         dy.withUnsafeBufferPointer { pd in
             GradLoops.tasks(perSample ? n * c : c, work: perSample ? plane : n * plane) { i in
                 if perSample {
-                    po[i] = Float(GradLoops.sum(pd.baseAddress! + i * plane, plane))
+                    po[i] = Float(sumFloats(pd.baseAddress! + i * plane, plane))
                 } else {
                     var total = 0.0
-                    for s in 0..<n { total += GradLoops.sum(pd.baseAddress! + (s * c + i) * plane, plane) }
+                    for s in 0..<n { total += sumFloats(pd.baseAddress! + (s * c + i) * plane, plane) }
                     po[i] = Float(total)
                 }
             }
@@ -35,21 +35,21 @@ func tokenChannelBackward(n: Int, l: Int, c: Int, dy: UnsafePointer<Float>, x: U
         let s = t / strips, c0 = (t % strips) * strip, width = min(strip, c - c0)
         let f = factor + s * c + c0
         if width == strip {
-            let f0 = GradLoops.load(f) + one, f1 = GradLoops.load(f + 8) + one
+            let f0 = load8(f) + one, f1 = load8(f + 8) + one
             var d0 = SIMD8<Float>(), d1 = SIMD8<Float>(), x0 = SIMD8<Float>(), x1 = SIMD8<Float>()
             for r in 0..<l {
                 let off = (s * l + r) * c + c0
-                let g0 = GradLoops.load(dy + off), g1 = GradLoops.load(dy + off + 8)
-                GradLoops.store(g0 * f0, dx + off)
-                GradLoops.store(g1 * f1, dx + off + 8)
+                let g0 = load8(dy + off), g1 = load8(dy + off + 8)
+                store8(g0 * f0, dx + off)
+                store8(g1 * f1, dx + off + 8)
                 d0 += g0
                 d1 += g1
-                x0 += g0 * GradLoops.load(x + off)
-                x1 += g1 * GradLoops.load(x + off + 8)
+                x0 += g0 * load8(x + off)
+                x1 += g1 * load8(x + off + 8)
             }
-            if let sumDy { GradLoops.store(d0, sumDy + s * c + c0); GradLoops.store(d1, sumDy + s * c + c0 + 8) }
-            GradLoops.store(x0, sumDyX + s * c + c0)
-            GradLoops.store(x1, sumDyX + s * c + c0 + 8)
+            if let sumDy { store8(d0, sumDy + s * c + c0); store8(d1, sumDy + s * c + c0 + 8) }
+            store8(x0, sumDyX + s * c + c0)
+            store8(x1, sumDyX + s * c + c0 + 8)
         } else {
             for j in 0..<width {
                 var sd: Float = 0, sx: Float = 0

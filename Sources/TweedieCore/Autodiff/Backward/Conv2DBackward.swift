@@ -16,22 +16,22 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
                  "conv2dBackward: input \(inputShape), weight \(weightShape), gradient \(dy.shape)")
     let n = inputShape[0], outC = weightShape[0]
     let needInput = w != nil, needWeight = x != nil
-    let g = Patches.Geometry(channels: inputShape[1], height: inputShape[2], width: inputShape[3],
-                             kernelH: weightShape[2], kernelW: weightShape[3], stride: stride, padding: padding,
-                             outH: dy.shape[2], outW: dy.shape[3])
+    let g = Im2Col(channels: inputShape[1], height: inputShape[2], width: inputShape[3],
+                   kh: weightShape[2], kw: weightShape[3], stride: stride, padding: padding,
+                   outHeight: dy.shape[2], outWidth: dy.shape[3])
     precondition(dy.shape[0] == n && dy.shape[1] == outC
-                 && g.outH == (g.height + 2 * padding - g.kernelH) / stride + 1
-                 && g.outW == (g.width + 2 * padding - g.kernelW) / stride + 1,
+                 && g.outHeight == (g.height + 2 * padding - g.kh) / stride + 1
+                 && g.outWidth == (g.width + 2 * padding - g.kw) / stride + 1,
                  "conv2dBackward: gradient \(dy.shape) does not match input \(inputShape) and weight \(weightShape)")
     // A 1×1, stride-1, unpadded convolution is a plain GEMM: the patch matrix is the input itself.
-    let pointwise = g.kernelH == 1 && g.kernelW == 1 && stride == 1 && padding == 0
+    let pointwise = g.kh == 1 && g.kw == 1 && stride == 1 && padding == 0
     let inPlane = g.channels * g.height * g.width, outPlane = outC * g.cols
     var gx: Tensor? = needInput ? Tensor(shape: inputShape) : nil
     var gw: Tensor? = needWeight ? Tensor(shape: weightShape) : nil
     var col = [Float](repeating: 0, count: pointwise || (!needInput && !needWeight) ? 0 : g.rows * g.cols)
     dy.withUnsafeBufferPointer { pdy in
-        GradLoops.withPointer(x) { px in
-            GradLoops.withPointer(w) { pw in
+        withOptionalPointer(x) { px in
+            withOptionalPointer(w) { pw in
                 col.withUnsafeMutableBufferPointer { pcol in
                     for s in 0..<n {
                         let dyS = pdy.baseAddress! + s * outPlane
@@ -39,7 +39,7 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
                             let xS = px + s * inPlane
                             let patches: UnsafePointer<Float>
                             if pointwise { patches = xS } else {
-                                Patches.unfold(xS, g, into: pcol.baseAddress!)
+                                g.unfold(xS, into: pcol.baseAddress!)
                                 patches = UnsafePointer(pcol.baseAddress!)
                             }
                             gw!.withUnsafeMutableBufferPointer { pgw in
@@ -56,7 +56,7 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
                                 } else {
                                     sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS,
                                           c: pcol.baseAddress!)
-                                    Patches.fold(pcol.baseAddress!, g, into: dxS)
+                                    g.fold(pcol.baseAddress!, into: dxS)
                                 }
                             }
                         }
@@ -71,7 +71,7 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
             dy.withUnsafeBufferPointer { pdy in
                 GradLoops.tasks(outC, work: n * g.cols) { o in
                     var total = 0.0
-                    for s in 0..<n { total += GradLoops.sum(pdy.baseAddress! + s * outPlane + o * g.cols, g.cols) }
+                    for s in 0..<n { total += sumFloats(pdy.baseAddress! + s * outPlane + o * g.cols, g.cols) }
                     out[o] = Float(total)
                 }
             }

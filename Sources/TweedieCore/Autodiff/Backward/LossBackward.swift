@@ -8,22 +8,13 @@ import Glibc
 /// log-softmax over the last dimension: x − max − log Σ exp(x − max), per row (+∞ or NaN in a row give NaN).
 public func logSoftmaxLastDim(_ x: Tensor) -> Tensor {
     precondition(x.rank >= 1, "logSoftmaxLastDim: input must have at least one dimension")
-    let d = x.shape[x.rank - 1], rows = d == 0 ? 0 : x.count / d
-    return Tensor(shape: x.shape) { out in
-        guard let po = out.baseAddress, rows > 0 else { return }
-        x.withUnsafeBufferPointer { px in
-            GradLoops.chunks(rows, minChunk: max(1, 8192 / d)) { range in
-                for r in range { logSoftmaxRow(px.baseAddress! + r * d, po + r * d, d) }
-            }
-        }
-    }
+    return mapRows(x, logSoftmaxRow)
 }
 
 /// One row of log-softmax from `src` into `dst`.
 @inline(__always)
 func logSoftmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for i in 0..<n { m = max(m, src[i]) }
+    let m = maxFloats(src, n)
     // A row of all −∞ has no finite maximum; shifting by 0 keeps it −∞ − log 0 = NaN, as PyTorch reports.
     let shift = m.isFinite ? m : 0
     var total = 0.0
@@ -34,21 +25,9 @@ func logSoftmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Floa
 
 /// Gradient of `logSoftmaxLastDim(x)` from its output y, per row: dx = dy − softmax(x)·Σ dy, softmax = e^y.
 public func logSoftmaxBackward(gradOutput dy: Tensor, output y: Tensor) -> Tensor {
-    precondition(dy.shape == y.shape, "logSoftmaxBackward: gradient \(dy.shape) for output \(y.shape)")
-    let d = y.shape.last ?? 1, rows = d == 0 ? 0 : y.count / d
-    return Tensor(shape: y.shape) { out in
-        guard let po = out.baseAddress, rows > 0 else { return }
-        y.withUnsafeBufferPointer { py in
-            dy.withUnsafeBufferPointer { pd in
-                GradLoops.chunks(rows, minChunk: max(1, 8192 / d)) { range in
-                    for r in range {
-                        let yr = py.baseAddress! + r * d, gr = pd.baseAddress! + r * d, o = po + r * d
-                        let total = Float(GradLoops.sum(gr, d))
-                        for i in 0..<d { o[i] = gr[i] - expf(yr[i]) * total }
-                    }
-                }
-            }
-        }
+    zipRows(dy, y, "logSoftmaxBackward") { yr, gr, o, d in
+        let total = Float(sumFloats(gr, d))
+        for i in 0..<d { o[i] = gr[i] - expf(yr[i]) * total }
     }
 }
 
@@ -67,7 +46,7 @@ public func crossEntropy(logits: Tensor, labels: [Int], labelSmoothing: Float = 
         for r in 0..<n {
             let row = p.baseAddress! + r * k
             var rowLoss = -Double(row[labels[r]]) * Double(1 - labelSmoothing)
-            if labelSmoothing != 0 { rowLoss -= Double(labelSmoothing) / Double(k) * GradLoops.sum(row, k) }
+            if labelSmoothing != 0 { rowLoss -= Double(labelSmoothing) / Double(k) * sumFloats(row, k) }
             total += rowLoss
         }
     }

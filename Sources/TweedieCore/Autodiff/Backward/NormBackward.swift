@@ -24,13 +24,13 @@ public func groupNormBackward(gradOutput dy: Tensor, input x: Tensor, groups: In
         GradLoops.tasks(n * groups, work: 2 * groupSize) { task in
             let base = task * groupSize
             let xs = px.baseAddress! + base, ds = pdy.baseAddress! + base
-            let (mean, rstd) = GradMath.moments(xs, groupSize, eps: eps)
+            let stats = moments(xs, groupSize, eps: eps), mean = stats.centre, rstd = stats.rstd
             let c0 = (task % groups) * perGroup, slot = (task / groups) * channels + c0
             var sumG = 0.0, sumGX = 0.0
             for cc in 0..<perGroup {
                 let off = cc * spatial
-                let sd = Float(GradLoops.sum(ds + off, spatial))
-                let sdx = Float(GradLoops.dotCentered(ds + off, xs + off, mean: mean, spatial)) * rstd
+                let sd = Float(sumFloats(ds + off, spatial))
+                let sdx = Float(dotCentred(ds + off, xs + off, mean: mean, spatial)) * rstd
                 dGamma[slot + cc] = sdx
                 dBeta[slot + cc] = sd
                 let gammaC: Float = pg.isEmpty ? 1 : pg[c0 + cc]
@@ -67,7 +67,7 @@ public func layerNormBackward(gradOutput dy: Tensor, input x: Tensor, weight: Te
     -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     precondition(x.rank >= 1 && dy.shape == x.shape, "layerNormBackward: input \(x.shape), gradient \(dy.shape)")
     let d = x.shape[x.rank - 1], rows = d == 0 ? 0 : x.count / d
-    let pieces = GradLoops.pieceCount(rows, minChunk: max(1, 4096 / max(1, d)))
+    let pieces = chunkCount(rows, minChunk: max(1, 4096 / max(1, d)))
     var gx = [Float](repeating: 0, count: needInput ? x.count : 0)
     // One partial dγ and dβ row per piece, summed afterwards, plus one scratch row of dy·γ per piece.
     var scratch = [Float](repeating: 0, count: 3 * pieces * d)
@@ -80,7 +80,7 @@ public func layerNormBackward(gradOutput dy: Tensor, input x: Tensor, weight: Te
             let partG = scr + piece * d, partB = scr + (pieces + piece) * d, gRow = scr + (2 * pieces + piece) * d
             for r in (rows * piece / pieces)..<(rows * (piece + 1) / pieces) {
                 let xs = px.baseAddress! + r * d, ds = pdy.baseAddress! + r * d
-                let (mean, rstd) = GradMath.moments(xs, d, eps: eps)
+                let stats = moments(xs, d, eps: eps), mean = stats.centre, rstd = stats.rstd
                 let g: UnsafePointer<Float>
                 if weight != nil, let w = pg.baseAddress {
                     for i in 0..<d { gRow[i] = ds[i] * w[i] }
@@ -93,8 +93,8 @@ public func layerNormBackward(gradOutput dy: Tensor, input x: Tensor, weight: Te
                     for i in 0..<d { partB[i] += ds[i] }
                 }
                 guard let out else { continue }
-                let mg = Float(GradLoops.sum(g, d) / Double(d))
-                let mgx = Float(GradLoops.dotCentered(g, xs, mean: mean, d) / Double(d)) * rstd
+                let mg = Float(sumFloats(g, d) / Double(d))
+                let mgx = Float(dotCentred(g, xs, mean: mean, d) / Double(d)) * rstd
                 let b = -rstd * rstd * mgx, c = -rstd * mg
                 let o = out + r * d
                 for i in 0..<d { o[i] = rstd * g[i] + b * (xs[i] - mean) + c }

@@ -18,7 +18,7 @@ public enum CounterRandom {
         let keep = 1 / (1 - p)
         return Tensor(shape: shape) { out in
             guard let po = out.baseAddress else { return }
-            GradLoops.chunks(out.count) { r in
+            parallelChunks(out.count) { r in
                 for i in r { po[i] = uniform(seed: seed, index: i) < p ? 0 : keep }
             }
         }

@@ -14,7 +14,7 @@ extension Tensor {
         let outer = count / inner
         return Tensor(shape: outShape) { out in
             self.withUnsafeBufferPointer { src in
-                GradLoops.chunks(outer, minChunk: max(1, 4096 / max(1, inner))) { range in
+                parallelChunks(outer, minChunk: max(1, 4096 / max(1, inner))) { range in
                     var index = [Int](repeating: 0, count: rank - 1)
                     var rest = range.lowerBound
                     var offset = 0

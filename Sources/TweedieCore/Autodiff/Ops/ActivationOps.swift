@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Differentiable activations. SiLU and GELU keep their input; sigmoid and softmax keep their output, from which
 // their derivatives follow directly.
 
@@ -24,11 +20,7 @@ extension Tape {
 
     /// Differentiable logistic sigmoid 1/(1 + e^−x) (for learned masks and gates).
     public func sigmoid(_ x: Variable) -> Variable {
-        let y = Tensor(shape: x.shape) { out in
-            x.value.withUnsafeBufferPointer { px in
-                GradLoops.chunks(out.count) { r in for i in r { out[i] = 1 / (1 + expf(-px[i])) } }
-            }
-        }
+        let y = mapElements(x.value) { v in 1 / (1 + expApprox(-v)) }
         let xid = x.id
         return record(y, inputs: [x]) { g, tape in
             tape.accumulate(xid, sigmoidBackward(gradOutput: g, output: y))

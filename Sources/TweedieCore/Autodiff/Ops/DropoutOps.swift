@@ -15,7 +15,7 @@ func multiplied(_ a: Tensor, _ b: Tensor) -> Tensor {
     return Tensor(shape: a.shape) { out in
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
-                GradLoops.chunks(out.count) { r in for i in r { out[i] = pa[i] * pb[i] } }
+                parallelChunks(out.count) { r in for i in r { out[i] = pa[i] * pb[i] } }
             }
         }
     }

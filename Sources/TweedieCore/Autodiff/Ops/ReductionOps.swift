@@ -3,7 +3,7 @@
 extension Tape {
     /// Σ of all elements, as a 0-d value.
     public func sum(_ x: Variable) -> Variable {
-        let total = x.value.withUnsafeBufferPointer { GradLoops.sum($0.baseAddress!, x.value.count) }
+        let total = x.value.withUnsafeBufferPointer { sumFloats($0.baseAddress!, x.value.count) }
         let shape = x.shape, xid = x.id
         return record(Tensor(scalar: Float(total)), inputs: [x]) { g, tape in
             tape.accumulate(xid, Tensor(shape: shape, repeating: g.data[0]))
@@ -13,7 +13,7 @@ extension Tape {
     /// Mean of all elements, as a 0-d value.
     public func mean(_ x: Variable) -> Variable {
         let n = max(1, x.value.count)
-        let total = x.value.withUnsafeBufferPointer { GradLoops.sum($0.baseAddress!, x.value.count) }
+        let total = x.value.withUnsafeBufferPointer { sumFloats($0.baseAddress!, x.value.count) }
         let shape = x.shape, xid = x.id
         return record(Tensor(scalar: Float(total / Double(n))), inputs: [x]) { g, tape in
             tape.accumulate(xid, Tensor(shape: shape, repeating: g.data[0] / Float(n)))
@@ -27,11 +27,11 @@ extension Tape {
         let diff = Tensor(shape: a.shape) { out in
             a.value.withUnsafeBufferPointer { pa in
                 b.value.withUnsafeBufferPointer { pb in
-                    GradLoops.chunks(out.count) { r in for i in r { out[i] = pa[i] - pb[i] } }
+                    parallelChunks(out.count) { r in for i in r { out[i] = pa[i] - pb[i] } }
                 }
             }
         }
-        let loss = diff.withUnsafeBufferPointer { GradLoops.dot($0.baseAddress!, $0.baseAddress!, n) } / Double(n)
+        let loss = diff.withUnsafeBufferPointer { dotFloats($0.baseAddress!, $0.baseAddress!, n) } / Double(n)
         let aid = a.id, bid = b.id
         return record(Tensor(scalar: Float(loss)), inputs: [a, b]) { g, tape in
             let factor = 2 * g.data[0] / Float(n)
@@ -45,7 +45,7 @@ extension Tape {
 func scaled(_ x: Tensor, _ s: Float) -> Tensor {
     Tensor(shape: x.shape) { out in
         x.withUnsafeBufferPointer { px in
-            GradLoops.chunks(out.count) { r in for i in r { out[i] = px[i] * s } }
+            parallelChunks(out.count) { r in for i in r { out[i] = px[i] * s } }
         }
     }
 }
