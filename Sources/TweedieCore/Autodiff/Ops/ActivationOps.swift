@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Differentiable activations. SiLU and GELU keep their input; sigmoid and softmax keep their output, from which
 // their derivatives follow directly.
 
@@ -20,7 +24,7 @@ extension Tape {
 
     /// Differentiable logistic sigmoid 1/(1 + e^−x) (for learned masks and gates).
     public func sigmoid(_ x: Variable) -> Variable {
-        let y = mapElements(x.value) { v in 1 / (1 + expApprox(-v)) }
+        let y = mapElements(x.value) { v in 1 / (1 + expf(-v)) }
         let xid = x.id
         return record(y, inputs: [x]) { g, tape in
             tape.accumulate(xid, sigmoidBackward(gradOutput: g, output: y))
