@@ -18,21 +18,16 @@ struct Im2Col {
 
     /// Fills the packed [C·kh·kw, Ho·Wo] matrix at `col` from one CHW sample, channels in parallel or not.
     func unfold(_ src: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, parallel: Bool = true) {
-        if !parallel {
-            for ci in 0..<channels { unfoldChannel(ci, src, col) }
-            return
-        }
-        parallelFor(channels) { ci in unfoldChannel(ci, src, col) }
+        forEachChannel(parallel: parallel) { ci in unfoldChannel(ci, src, col) }
     }
 
     /// The kh·kw rows of input channel `ci`.
     @inline(__always)
     private func unfoldChannel(_ ci: Int, _ src: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
         let chan = src + ci * height * width
-        let plane = outHeight * outWidth
         for ky in 0..<kh {
             for kx in 0..<kw {
-                let row = col + ((ci * kh + ky) * kw + kx) * plane
+                let row = col + ((ci * kh + ky) * kw + kx) * cols
                 let shift = kx - padding
                 let (lo, hi) = validColumns(tap: kx)
                 if stride == 1 && outWidth == width {
@@ -86,11 +81,17 @@ struct Im2Col {
     /// dx[C, H, W] = fold(col): every entry of the [C·kh·kw, Ho·Wo] matrix is added back to the pixel it was
     /// read from; `dx` is overwritten. Threaded over channels, whose planes are disjoint, when it pays.
     func fold(_ col: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        if channels * kh * kw * cols < 1 << 14 {
-            for ci in 0..<channels { foldChannel(ci, col, dx) }
-            return
+        forEachChannel(parallel: rows * cols >= 1 << 14) { ci in foldChannel(ci, col, dx) }
+    }
+
+    /// Runs `body` for every input channel, across threads or serially.
+    @inline(__always)
+    private func forEachChannel(parallel: Bool, _ body: (Int) -> Void) {
+        if parallel {
+            parallelFor(channels, body)
+        } else {
+            for ci in 0..<channels { body(ci) }
         }
-        parallelFor(channels) { ci in foldChannel(ci, col, dx) }
     }
 
     @inline(__always)

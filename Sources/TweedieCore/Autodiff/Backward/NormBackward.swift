@@ -16,14 +16,11 @@ public func groupNormBackward(gradOutput dy: Tensor, input x: Tensor, groups: In
     var gx = [Float](repeating: 0, count: needInput ? x.count : 0)
     // Per-(sample, channel) partial sums, reduced over samples afterwards: tasks never share a slot.
     var partials = [Float](repeating: 0, count: 2 * n * channels)
-    let gamma = weight?.data ?? []
-    x.withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pdy in
-    gx.withUnsafeMutableBufferPointer { pgx in partials.withUnsafeMutableBufferPointer { ppart in
-    gamma.withUnsafeBufferPointer { pg in
-        let out = needInput ? pgx.baseAddress : nil, dGamma = ppart.baseAddress!, dBeta = dGamma + n * channels
+    withNormPointers(x, dy, weight, &gx, &partials) { xp, dyp, pg, out, ppart in
+        let dGamma = ppart, dBeta = dGamma + n * channels
         GradLoops.tasks(n * groups, work: 2 * groupSize) { task in
             let base = task * groupSize
-            let xs = px.baseAddress! + base, ds = pdy.baseAddress! + base
+            let xs = xp + base, ds = dyp + base
             let stats = moments(xs, groupSize, eps: eps), mean = stats.centre, rstd = stats.rstd
             let c0 = (task % groups) * perGroup, slot = (task / groups) * channels + c0
             var sumG = 0.0, sumGX = 0.0
@@ -33,7 +30,7 @@ public func groupNormBackward(gradOutput dy: Tensor, input x: Tensor, groups: In
                 let sdx = Float(dotCentred(ds + off, xs + off, mean: mean, spatial)) * rstd
                 dGamma[slot + cc] = sdx
                 dBeta[slot + cc] = sd
-                let gammaC: Float = pg.isEmpty ? 1 : pg[c0 + cc]
+                let gammaC: Float = pg?[c0 + cc] ?? 1
                 sumG += Double(sd * gammaC)
                 sumGX += Double(sdx * gammaC)
             }
@@ -41,12 +38,12 @@ public func groupNormBackward(gradOutput dy: Tensor, input x: Tensor, groups: In
             let meanG = Float(sumG / Double(groupSize)), meanGX = Float(sumGX / Double(groupSize))
             for cc in 0..<perGroup {
                 let off = cc * spatial
-                let a = rstd * (pg.isEmpty ? 1 : pg[c0 + cc]), b = -rstd * rstd * meanGX, c = -rstd * meanG
+                let a = rstd * (pg?[c0 + cc] ?? 1), b = -rstd * rstd * meanGX, c = -rstd * meanG
                 let o = out + base + off, d = ds + off, xv = xs + off
                 for i in 0..<spatial { o[i] = a * d[i] + b * (xv[i] - mean) + c }
             }
         }
-    } } } } }
+    }
     let gxT: Tensor? = needInput ? Tensor(shape: x.shape, data: gx) : nil
     guard needAffine else { return (gxT, nil, nil) }
     var gw = Tensor(shape: [channels]), gb = Tensor(shape: [channels])
@@ -71,18 +68,14 @@ public func layerNormBackward(gradOutput dy: Tensor, input x: Tensor, weight: Te
     var gx = [Float](repeating: 0, count: needInput ? x.count : 0)
     // One partial dγ and dβ row per piece, summed afterwards, plus one scratch row of dy·γ per piece.
     var scratch = [Float](repeating: 0, count: 3 * pieces * d)
-    let gamma = weight?.data ?? []
-    x.withUnsafeBufferPointer { px in dy.withUnsafeBufferPointer { pdy in
-    gx.withUnsafeMutableBufferPointer { pgx in scratch.withUnsafeMutableBufferPointer { pscr in
-    gamma.withUnsafeBufferPointer { pg in
-        let out = needInput ? pgx.baseAddress : nil, scr = pscr.baseAddress!
+    withNormPointers(x, dy, weight, &gx, &scratch) { xp, dyp, pg, out, scr in
         let body = { (piece: Int) in
             let partG = scr + piece * d, partB = scr + (pieces + piece) * d, gRow = scr + (2 * pieces + piece) * d
             for r in (rows * piece / pieces)..<(rows * (piece + 1) / pieces) {
-                let xs = px.baseAddress! + r * d, ds = pdy.baseAddress! + r * d
+                let xs = xp + r * d, ds = dyp + r * d
                 let stats = moments(xs, d, eps: eps), mean = stats.centre, rstd = stats.rstd
                 let g: UnsafePointer<Float>
-                if weight != nil, let w = pg.baseAddress {
+                if let w = pg {
                     for i in 0..<d { gRow[i] = ds[i] * w[i] }
                     g = UnsafePointer(gRow)
                 } else {
@@ -101,7 +94,7 @@ public func layerNormBackward(gradOutput dy: Tensor, input x: Tensor, weight: Te
             }
         }
         if pieces == 1 { body(0) } else { parallelFor(pieces, body) }
-    } } } } }
+    }
     let gxT: Tensor? = needInput ? Tensor(shape: x.shape, data: gx) : nil
     guard needAffine else { return (gxT, nil, nil) }
     var gw = Tensor(shape: [d]), gb = Tensor(shape: [d])
@@ -109,4 +102,26 @@ public func layerNormBackward(gradOutput dy: Tensor, input x: Tensor, weight: Te
         for i in 0..<d { gw.data[i] += scratch[p * d + i]; gb.data[i] += scratch[(pieces + p) * d + i] }
     }
     return (gxT, weight == nil ? nil : gw, gb)
+}
+
+/// Runs `body` with the pointers of a norm's backward pass: x, dy, γ (nil without a weight), the input gradient
+/// `gx` (nil when it is empty, i.e. not requested) and the `scratch` partial sums; not called for an empty input.
+private func withNormPointers(_ x: Tensor, _ dy: Tensor, _ weight: Tensor?, _ gx: inout [Float],
+                              _ scratch: inout [Float],
+                              _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?,
+                                       UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>) -> Void) {
+    x.withUnsafeBufferPointer { px in
+        dy.withUnsafeBufferPointer { pdy in
+            withOptionalPointer(weight) { pg in
+                gx.withUnsafeMutableBufferPointer { pgx in
+                    scratch.withUnsafeMutableBufferPointer { pscr in
+                        // Empty buffers mean an empty input: no work.
+                        guard let bx = px.baseAddress, let bd = pdy.baseAddress, let bs = pscr.baseAddress,
+                              !px.isEmpty, !pscr.isEmpty else { return }
+                        body(bx, bd, pg, pgx.isEmpty ? nil : pgx.baseAddress, bs)
+                    }
+                }
+            }
+        }
+    }
 }
