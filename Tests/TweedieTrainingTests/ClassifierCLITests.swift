@@ -85,6 +85,25 @@ final class ClassifierCLITests: XCTestCase {
         XCTAssertTrue(expect.stdout.hasSuffix(line), expect.stdout)
     }
 
+    /// On the fixture garments painted in another class's hue, the recipe-trained classifier follows the hue and the
+    /// companion trained with --recolour 1 (assets/classifier32/shape) still names the garment.
+    func testShapeCompanionIgnoresHue() throws {
+        let fixtures = try Self.fixtureLabels()
+        let indices = fixtures.map { Int(($0.path as NSString).lastPathComponent.split(separator: "-")[1])! }
+        let test = try FashionMNIST.load(split: .test)
+        let shifted = HueShiftedFashionDataset(source: test, shift: 5).batch(indices)
+        let hue = try TweedieClassifier(folder: Self.asset)
+        let shape = try TweedieClassifier(folder: Self.asset + "/shape")
+        let labels = fixtures.map(\.label)
+        func hits(_ model: TweedieClassifier, _ images: Tensor, _ wanted: [Int]) throws -> Int {
+            zip(try model.predict(images), wanted).filter { $0.label == $1 }.count
+        }
+        XCTAssertGreaterThanOrEqual(try hits(hue, shifted.images, labels.map { ($0 + 5) % 10 }), 8)
+        XCTAssertGreaterThanOrEqual(try hits(shape, shifted.images, labels), 8)
+        let plain = try ClassifierImages.load(fixtures.map(\.path), for: shape.config)
+        XCTAssertGreaterThanOrEqual(try hits(shape, plain, labels), 8)
+    }
+
     func testBadInputExitsTwoWithOneLine() throws {
         let tiny = TrainingFixtures.own("classifier/tiny")
         let png = try Self.fixtureLabels()[0].path
