@@ -163,14 +163,16 @@ public struct TrainingRecipe: Equatable {
 
     /// The recipe as a JSON object (the keys `init(json:)` reads, with the model config inline).
     public var jsonObject: [String: Any] {
+        // Through the shortest decimal text, so 5e-4 is written as 0.0005 rather than 0.0005000000237487257.
+        func d(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
         var o: [String: Any] = [
-            "data": data, "steps": steps, "batch": batch, "lr": Double(learningRate), "warmup": warmupSteps,
-            "lr_decay": lrDecay.rawValue, "weight_decay": Double(weightDecay), "grad_clip": Double(gradClip),
-            "ema_decay": Double(emaDecay), "label_dropout": Double(labelDropout),
+            "data": data, "steps": steps, "batch": batch, "lr": d(learningRate), "warmup": warmupSteps,
+            "lr_decay": lrDecay.rawValue, "weight_decay": d(weightDecay), "grad_clip": d(gradClip),
+            "ema_decay": d(emaDecay), "label_dropout": d(labelDropout),
             "prediction": prediction.rawValue, "seed": seed, "checkpoint_every": checkpointEvery,
             "sample_every": sampleEvery, "log_every": logEvery, "keep_checkpoints": keepCheckpoints,
             "gradient_checkpointing": gradientCheckpointing, "sampler": sampler, "sample_steps": sampleSteps,
-            "guidance": Double(guidance), "samples_per_class": samplesPerClass,
+            "guidance": d(guidance), "samples_per_class": samplesPerClass,
         ]
         if let model = try? JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) { o["model"] = model }
         return o
