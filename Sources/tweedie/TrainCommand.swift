@@ -46,6 +46,8 @@ struct TrainCommand: ParsableCommand {
     var seed: UInt64?
     @Flag(name: .customLong("gradient-checkpointing"), help: "Recompute layers in the backward pass (less memory).")
     var gradientCheckpointing = false
+    @Option(name: .customLong("init-from"), help: "Start from the weights of this diffusers folder (same architecture).")
+    var initFrom: String?
     @Option(name: .customLong("stop-after"), help: "Stop after this many steps of this session (checkpointing).")
     var stopAfter: Int?
     @Flag(help: "Do not train: draw OUT/loss.png from OUT/loss.csv and print the newest checkpoint's progress.")
@@ -86,6 +88,7 @@ struct TrainCommand: ParsableCommand {
         if let prediction { r.prediction = try TrainingRecipe.prediction(prediction, flag: "--prediction") }
         if let seed { r.seed = seed }
         if gradientCheckpointing { r.gradientCheckpointing = true }
+        if let initFrom { r.initFrom = initFrom }
         try r.validate()
         let dataset = try TrainingData.named(r.data)
         let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume)

@@ -92,6 +92,22 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(labels?["null_class"] as? Int, 2)
     }
 
+    /// A run can start from an exported folder's weights (continuing a bundled model without its checkpoints).
+    func testInitFromFolderStartsFromItsWeights() throws {
+        let first = try makeScratchDirectory("init-a"), second = try makeScratchDirectory("init-b")
+        defer { for d in [first, second] { try? FileManager.default.removeItem(atPath: d) } }
+        let a = try Trainer(recipe: TinyRun.recipe(), dataset: TinyRun.dataset(), outDirectory: first, resume: false)
+        a.log = { _ in }
+        try a.run(stopAfter: 1)
+        var r = TinyRun.recipe()
+        r.initFrom = first + "/model"
+        let b = try Trainer(recipe: r, dataset: TinyRun.dataset(), outDirectory: second, resume: false)
+        XCTAssertEqual(b.state.step, 0)
+        for ((name, w), (_, e)) in zip(b.parameters, a.emaWeights) { XCTAssertEqual(w, e, name) }
+        r.initFrom = second + "/nothing"
+        XCTAssertThrowsError(try Trainer(recipe: r, dataset: TinyRun.dataset(), outDirectory: second, resume: false))
+    }
+
     /// A mismatched class table is refused with the flag named.
     func testClassTableMustCoverClassesPlusNull() throws {
         var r = TinyRun.recipe()

@@ -79,8 +79,12 @@ public final class Trainer {
             }
             state = saved
         } else {
-            let initial = try DifferentiableUNet2D.initialParameters(config: config, seed: recipe.seed)
-            let params = initial.map(\.1)
+            let params: [Tensor]
+            if let folder = recipe.initFrom {
+                params = try Trainer.weights(of: folder, for: net)
+            } else {
+                params = try DifferentiableUNet2D.initialParameters(config: config, seed: recipe.seed).map(\.1)
+            }
             state = TrainingState(step: 0, dataPosition: 0, parameters: params, ema: params, emaUpdates: 0,
                                   optimizerState: [:], optimizerSteps: 0, elapsedSeconds: 0)
         }
@@ -192,6 +196,14 @@ public final class Trainer {
         log(String(format: "samples: %@ (%.1f s)", path, Date().timeIntervalSince(started)))
         let losses = LossLog.read(Trainer.join(outDirectory, "loss.csv"))
         if losses.count >= 2 { try LossPlot.render(losses).write(to: Trainer.join(outDirectory, "loss.png")) }
+    }
+
+    /// The weights of a diffusers folder in `net`'s parameter order; every tensor must be there with its shape.
+    static func weights(of folder: String, for net: DifferentiableUNet2D) throws -> [Tensor] {
+        let file = try SafeTensorsFile(path: join(folder, ModelFolder.weightsFile))
+        try net.validate(Dictionary(uniqueKeysWithValues: file.names.compactMap { n in file.info(n).map { (n, $0.shape) } }),
+                         source: file.path)
+        return try net.parameterShapes.map { try file.tensor($0.name) }
     }
 
     static func join(_ a: String, _ b: String) -> String { (a as NSString).appendingPathComponent(b) }

@@ -43,6 +43,9 @@ public struct TrainingRecipe: Equatable {
     public var keepCheckpoints = 2
     /// Recompute resnets and attentions in the backward pass (less memory).
     public var gradientCheckpointing = false
+    /// Start from the weights of this diffusers folder (same architecture) instead of a fresh initialisation;
+    /// optimiser and EMA start anew. Ignored when resuming from a checkpoint.
+    public var initFrom: String?
     /// Sampler, steps and classifier-free guidance scale of the sample grids.
     public var sampler = "ddim"
     public var sampleSteps = 20
@@ -65,7 +68,7 @@ public struct TrainingRecipe: Equatable {
         let known: Set<String> = ["data", "model_config", "model", "steps", "batch", "lr", "warmup", "lr_decay",
                                   "weight_decay", "grad_clip", "ema_decay", "label_dropout", "prediction", "seed",
                                   "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
-                                  "gradient_checkpointing", "sampler", "sample_steps", "guidance", "samples_per_class"]
+                                  "gradient_checkpointing", "init_from", "sampler", "sample_steps", "guidance", "samples_per_class"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw TweedieError.badInput("\(source): unknown key '\(unknown)'")
         }
@@ -99,6 +102,9 @@ public struct TrainingRecipe: Equatable {
         if let v = try number("log_every") { logEvery = Int(v) }
         if let v = try number("keep_checkpoints") { keepCheckpoints = Int(v) }
         if let v = try value("gradient_checkpointing", Bool.self) { gradientCheckpointing = v }
+        if let v = try value("init_from", String.self) {
+            initFrom = v.hasPrefix("/") ? v : (baseDirectory as NSString).appendingPathComponent(v)
+        }
         if let v = try value("sampler", String.self) { sampler = v }
         if let v = try number("sample_steps") { sampleSteps = Int(v) }
         if let v = try number("guidance") { guidance = Float(v) }
@@ -175,6 +181,7 @@ public struct TrainingRecipe: Equatable {
             "guidance": d(guidance), "samples_per_class": samplesPerClass,
         ]
         if let model = try? JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) { o["model"] = model }
+        if let initFrom { o["init_from"] = initFrom }
         return o
     }
 
