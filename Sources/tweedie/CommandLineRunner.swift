@@ -19,7 +19,7 @@ func runCommandLine(_ root: TweedieCommand.Type) -> Never {
     } catch {
         let code = root.exitCode(for: error)
         if code == .success { root.exit(withError: error) }
-        let message = root.fullMessage(for: error)
+        let message = root.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
         fputs(message.hasPrefix("Error:") ? "tweedie: \(message)\n" : "tweedie: error: \(message)\n", stderr)
         exit(2)
     }

@@ -15,7 +15,7 @@ struct GenerateCommand: ParsableCommand {
             cycles through its classes. Exit codes: 0 ok, 1 runtime failure, 2 bad input, 130 interrupted.
             """)
 
-    @Option(name: [.short, .customLong("model")], help: "Model folder: a UNet2DModel/DiT folder or a diffusers pipeline folder.")
+    @Option(name: [.short, .customLong("model")], help: "Model folder: a UNet2DModel/DiT folder or a diffusers pipeline folder (default: the bundled assets/fashion32).")
     var model: String?
     @Option(name: .customLong("class"), help: "Class id for every image (default: cycle through the classes).")
     var classID: Int?
@@ -77,8 +77,8 @@ struct GenerateCommand: ParsableCommand {
         try compute.apply()
         GenerateInterrupt.install()
         let recipe = try from.map { try ImageMetadata.recipe(fromPNGAt: $0) }
-        guard let modelPath = model ?? recipe?.model.path else {
-            throw TweedieError.badInput("-m/--model is required (a model folder)")
+        guard let modelPath = model ?? recipe?.model.path ?? BundledModel.defaultPath() else {
+            throw TweedieError.badInput("-m/--model: no model folder given and the bundled assets/fashion32 was not found")
         }
         let pipeline = try SamplingPipeline(path: modelPath)
         let generator = ImageGenerator(pipeline: pipeline)
