@@ -80,8 +80,16 @@ final class GenerateBadInputTests: XCTestCase {
         try assertRejected(["-m", model, "--sigmas", "3,x,1"], mentions: ["--sigmas", "x"])
         try assertRejected(["-m", model, "--sigmas", "1,2,3"], mentions: ["sigmas", "descending"])
         try assertRejected(["-m", model, "--eta", "0.5", "--sampler", "heun"], mentions: ["--eta", "heun"])
-        try assertRejected(["--steps", "2"], mentions: ["--model"])
         try assertRejected(["-m", "/nonexistent-model"], mentions: ["/nonexistent-model"])
         try assertRejected(["-m", model, "-b", "0"], mentions: ["--batch-count"])
+    }
+
+    /// Without -m the bundled assets/fashion32 is found from the executable's location, whatever the directory.
+    func testDefaultModelIsTheBundledOne() throws {
+        let dir = try GenerateTesting.tempDir(self)
+        let r = try GenerateCLI.run(["generate", "--quiet", "--steps", "2", "--seed", "3", "-o", "d.png"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(GenerateTesting.files(dir), ["d.png"])
+        XCTAssertTrue(r.stdout.contains("T-shirt/top"), r.stdout)
     }
 }
