@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reference gradients for Tweedie's differentiable UNet2DModel (Tests/TweedieTrainingTests/Fixtures/unet_grad/).
+"""Reference gradients for Tweedie's differentiable UNet2DModel and DiTTransformer2DModel
+(Tests/TweedieTrainingTests/Fixtures/unet_grad/ and dit_grad/).
 
 Builds a tiny diffusers UNet2DModel (two levels, attention at the lower one, class table, several heads), re-draws
 every parameter so all paths matter (norm scales around 1, the rest around 0), saves it as a diffusers folder, and
@@ -10,9 +11,13 @@ writes io.safetensors with:
 PyTorch autograd on CPU in float64 (the module is cast to double for the reference, then saved in float32 — the
 saved float32 weights are what both sides use, so the double run is simply a more exact reference).
 
+dit_grad holds the same files for a tiny class-conditional DiT with learned sigma (2 blocks, hidden 16, 2 heads,
+patch 2, affine feed-forward norm, 3 classes + the null class): sample [2, 3, 8, 8], cotangent [2, 6, 8, 8] over the
+raw output (variance channels included), and grad/<name> for every parameter.
+
 With --optim-reference it instead prints the PyTorch/diffusers numbers pasted into OptimizerTests.swift.
 
-Run from the repository root:  python scripts/make_grad_fixtures.py
+Run from the repository root:  python scripts/make_grad_fixtures.py  (--dit: only dit_grad)
 """
 import json
 import math
@@ -84,6 +89,38 @@ def grad_fixture():
     print(f"unet_grad: {n} parameters, loss {loss.item():.6f}, |grad_sample| max {x.grad.abs().max():.4f}")
 
 
+def dit_grad_fixture():
+    from diffusers import DiTTransformer2DModel
+    torch.manual_seed(0)
+    model = DiTTransformer2DModel(
+        num_attention_heads=2, attention_head_dim=8, in_channels=3, out_channels=6, num_layers=2, sample_size=8,
+        patch_size=2, num_embeds_ada_norm=3, norm_elementwise_affine=True,
+    ).eval()
+    randomize(model, 21)
+    path = os.path.join(ROOT, "dit_grad")
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    model.save_pretrained(path, safe_serialization=True)
+    loaded = DiTTransformer2DModel.from_pretrained(path).eval().double()
+    g = torch.Generator().manual_seed(22)
+    sample = torch.randn(2, 3, 8, 8, generator=g)
+    cotangent = torch.randn(2, 6, 8, 8, generator=g)
+    timestep = torch.tensor([10.0, 600.5])
+    labels = torch.tensor([1, 3], dtype=torch.int64)
+    x = sample.double().requires_grad_()
+    out = loaded(x, timestep=timestep.double(), class_labels=labels).sample
+    loss = (out * cotangent.double()).sum()
+    loss.backward()
+    io = {"sample": sample, "timestep": timestep, "class_labels": labels, "cotangent": cotangent,
+          "loss": loss.detach().float().reshape(1), "grad_sample": x.grad.float()}
+    for name, p in loaded.named_parameters():
+        io["grad/" + name] = p.grad.float().contiguous()
+    save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(path, "io.safetensors"))
+    n = sum(p.numel() for p in model.parameters())
+    print(f"dit_grad: {n} parameters, loss {loss.item():.6f}, |grad_sample| max {x.grad.abs().max():.4f}")
+
+
 def optim_reference():
     def f32(x):
         return [float(np.float32(v)) for v in x.detach().flatten().tolist()]
@@ -137,5 +174,8 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     if "--optim-reference" in sys.argv:
         optim_reference()
+    elif "--dit" in sys.argv:
+        dit_grad_fixture()
     else:
         grad_fixture()
+        dit_grad_fixture()

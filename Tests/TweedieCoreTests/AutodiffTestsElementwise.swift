@@ -35,6 +35,14 @@ final class AutodiffElementwiseTests: XCTestCase {
         checkGradients("gate wide", [wide, c20]) { t, v in t.gate(v[0], v[1]) * v[0] }
     }
 
+    func testAddRowsBroadcastsOverTheBatch() {
+        let x = gradientTestTensor([3, 4, 5], seed: 94), rows = gradientTestTensor([4, 5], seed: 95)
+        checkGradients("addRows", [x, rows]) { t, v in t.addRows(v[0], v[1]) * v[0] }
+        checkGradients("addRows rows only", [x, rows], differentiable: [false, true]) { t, v in
+            t.silu(t.addRows(v[0], v[1]))
+        }
+    }
+
     func testReductionsAndLoss() {
         let a = gradientTestTensor([4, 6], seed: 89), b = gradientTestTensor([4, 6], seed: 90)
         checkGradients("sum", [a]) { t, v in t.sum(t.silu(v[0])) }

@@ -27,6 +27,11 @@ enum TrainingFixtures {
     static func unetConfig(_ folder: String) throws -> UNet2DConfig {
         try UNet2DConfig(json: JSONConfig(path: (folder as NSString).appendingPathComponent(ModelFolder.configFile)))
     }
+
+    /// The DiTConfig of a model folder (DiTTransformer2DModel or the legacy Transformer2DModel form).
+    static func ditConfig(_ folder: String) throws -> DiTConfig {
+        try DiTConfig(json: JSONConfig(path: (folder as NSString).appendingPathComponent(ModelFolder.configFile)))
+    }
 }
 
 /// max |a − b| / max |b|: relative to the reference's scale, so near-zero elements do not dominate.

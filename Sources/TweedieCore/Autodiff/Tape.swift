@@ -13,8 +13,8 @@
 ///
 /// Ops (extensions in Autodiff/Ops): linear, conv2d (any stride/padding), groupNorm, layerNorm, silu, gelu, sigmoid,
 /// softmax, attention, upsampleNearest2x, avgPool2d, pad2d, embedding, concat, split, chunk, reshape, permute,
-/// nchwToNLC, nlcToNCHW, add, sub, mul, scale (and `+ - *` on Variables), addChannelBias, modulate, gate, dropout,
-/// sum, mean, mseLoss; `record`/`recordMany` add custom ops and `checkpoint` recomputes regions.
+/// nchwToNLC, nlcToNCHW, add, sub, mul, scale (and `+ - *` on Variables), addChannelBias, addRows, modulate, gate,
+/// dropout, sum, mean, mseLoss; `record`/`recordMany` add custom ops and `checkpoint` recomputes regions.
 /// Values of kernels without parameters to learn (timestep and positional embeddings) enter as `constant`s.
 public final class Tape {
     /// Maps the gradient of a node's output to gradients of its operands, accumulated through `accumulate`.

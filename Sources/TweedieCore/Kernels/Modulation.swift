@@ -63,6 +63,24 @@ public func gate(_ x: Tensor, _ g: Tensor) -> Tensor {
     }
 }
 
+/// x [N, L, D] + rows [L, D] broadcast over the batch (positional embeddings).
+public func addRows(_ x: Tensor, _ rows: Tensor) -> Tensor {
+    precondition(x.rank == 3 && rows.shape == [x.shape[1], x.shape[2]],
+                 "addRows: [N, L, D] and [L, D] expected, got \(x.shape) and \(rows.shape)")
+    let n = x.shape[0], ld = rows.count
+    return Tensor(shape: x.shape) { out in
+        x.withUnsafeBufferPointer { src in
+            rows.withUnsafeBufferPointer { r in
+                let s = src.baseAddress!, o = out.baseAddress!, rp = r.baseAddress!
+                parallelFor(n) { b in
+                    let base = b * ld
+                    for j in 0..<ld { o[base + j] = s[base + j] + rp[j] }
+                }
+            }
+        }
+    }
+}
+
 /// [N, L, C] of a token tensor, checked.
 func tokenShape(_ x: Tensor, _ op: String) -> (Int, Int, Int) {
     precondition(x.rank == 3, "\(op): input must be [N, L, C], got \(x.shape)")

@@ -9,6 +9,9 @@ struct TapeParameters {
         guard let v = values[name] else { preconditionFailure("parameter '\(name)' missing after validation") }
         return v
     }
+
+    /// A parameter the architecture may leave out (biases switched off in the config).
+    func optional(_ name: String) -> Variable? { values[name] }
 }
 
 /// The layers of diffusers' UNet2DModel written over the tape, mirroring the inference layers in Layers/ op by op

@@ -46,24 +46,6 @@ func padBottomRight(_ x: Tensor) -> Tensor {
     }
 }
 
-/// x [N, L, D] + rows [L, D] broadcast over the batch (positional embeddings).
-func addRows(_ x: Tensor, _ rows: Tensor) -> Tensor {
-    precondition(x.rank == 3 && rows.shape == [x.shape[1], x.shape[2]],
-                 "addRows: [N, L, D] and [L, D] expected, got \(x.shape) and \(rows.shape)")
-    let n = x.shape[0], ld = rows.count
-    return Tensor(shape: x.shape) { out in
-        x.withUnsafeBufferPointer { src in
-            rows.withUnsafeBufferPointer { r in
-                let s = src.baseAddress!, o = out.baseAddress!, rp = r.baseAddress!
-                parallelFor(n) { b in
-                    let base = b * ld
-                    for j in 0..<ld { o[base + j] = s[base + j] + rp[j] }
-                }
-            }
-        }
-    }
-}
-
 /// (a + b) / divisor for two tensors of the same shape, in one pass: diffusers' residual sums divided by
 /// `output_scale_factor` / `rescale_output_factor`.
 func addDivided(_ a: Tensor, _ b: Tensor, divisor: Float) -> Tensor {

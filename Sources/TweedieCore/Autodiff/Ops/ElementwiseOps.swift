@@ -48,6 +48,25 @@ extension Tape {
         }
     }
 
+    /// Differentiable `addRows`: x [N, L, D] plus rows [L, D] shared by every sample (positional embeddings).
+    public func addRows(_ x: Variable, _ rows: Variable) -> Variable {
+        let xid = x.id, rid = rows.id
+        return record(TweedieCore.addRows(x.value, rows.value), inputs: [x, rows]) { g, tape in
+            if tape.needsGradient(rid) {
+                // The rows' gradient is dy summed over the batch.
+                tape.accumulate(rid) { dst in
+                    g.withUnsafeBufferPointer { src in
+                        let per = dst.count
+                        for b in 0..<(src.count / max(per, 1)) {
+                            addInPlace(dst.baseAddress!, src.baseAddress! + b * per, per)
+                        }
+                    }
+                }
+            }
+            tape.accumulate(xid, g)
+        }
+    }
+
     /// Differentiable `modulate`: x [N, L, C] · (1 + scale) + shift with shift/scale [N, C].
     public func modulate(_ x: Variable, shift: Variable, scale: Variable) -> Variable {
         let xv = x.value, sv = scale.value, xid = x.id, hid = shift.id, sid = scale.id
