@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Proves a folder written by `tweedie train` is a valid diffusers model folder.
 
-1. diffusers' UNet2DModel.from_pretrained and DDPMScheduler.from_pretrained load it (no missing or unexpected
-   weights: from_pretrained is asked to fail on either);
-2. on a seeded random input (sample, timesteps, class labels when the model has a class table) its forward equals
-   `tweedie forward` on the same folder, to a relative error (max |a - b| / max |b|) of at most 1e-4.
+1. diffusers' UNet2DModel or DiTTransformer2DModel (by config.json's _class_name) .from_pretrained and
+   DDPMScheduler.from_pretrained load it, with no missing or unexpected weights;
+2. on a seeded random input (sample, timesteps, class labels when the model has a class table; a DiT's labels
+   include its null class) its forward equals `tweedie forward` on the same folder, to a relative error
+   (max |a - b| / max |b|) of at most 1e-4 (a learned-sigma DiT's variance channels included).
 
 Usage:  python scripts/check_trained_folder.py FOLDER [--tweedie PATH_TO_TWEEDIE] [--batch N]
 Exit status 0 when both hold; prints the numbers either way.
@@ -28,8 +29,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from diffusers import DDPMScheduler, UNet2DModel
-    model = UNet2DModel.from_pretrained(args.folder, low_cpu_mem_usage=False).eval()
+    from diffusers import DDPMScheduler, DiTTransformer2DModel, UNet2DModel
+    with open(os.path.join(args.folder, "config.json")) as f:
+        class_name = json.load(f)["_class_name"]
+    dit = class_name in ("DiTTransformer2DModel", "Transformer2DModel")
+    model_class = DiTTransformer2DModel if dit else UNet2DModel
+    model = model_class.from_pretrained(args.folder, low_cpu_mem_usage=False).eval()
     # from_pretrained warns about strays; compare names ourselves so either direction fails loudly.
     saved = set(load_file(os.path.join(args.folder, "diffusion_pytorch_model.safetensors")).keys())
     expected = set(model.state_dict().keys())
@@ -37,7 +42,7 @@ def main() -> int:
         print(f"weights: missing {sorted(expected - saved)[:5]}, unexpected {sorted(saved - expected)[:5]}")
         return 1
     scheduler = DDPMScheduler.from_pretrained(args.folder)
-    print(f"loaded UNet2DModel ({sum(p.numel() for p in model.parameters())} parameters) and DDPMScheduler "
+    print(f"loaded {model_class.__name__} ({sum(p.numel() for p in model.parameters())} parameters) and DDPMScheduler "
           f"(prediction_type {scheduler.config.prediction_type}, {scheduler.config.num_train_timesteps} steps)")
     labels_path = os.path.join(args.folder, "labels.json")
     if os.path.exists(labels_path):
@@ -52,11 +57,15 @@ def main() -> int:
     timestep = torch.tensor([float(t) for t in torch.randint(0, 1000, (args.batch,), generator=g)])
     io = {"sample": sample, "timestep": timestep}
     class_labels = None
-    if cfg.num_class_embeds:
-        class_labels = torch.randint(0, cfg.num_class_embeds, (args.batch,), generator=g)
+    classes = cfg.num_embeds_ada_norm + 1 if dit else cfg.num_class_embeds
+    if classes:
+        class_labels = torch.randint(0, classes, (args.batch,), generator=g)
         io["class_labels"] = class_labels
     with torch.no_grad():
-        reference = model(sample, timestep, class_labels=class_labels).sample
+        if dit:
+            reference = model(sample, timestep=timestep, class_labels=class_labels).sample
+        else:
+            reference = model(sample, timestep, class_labels=class_labels).sample
 
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")

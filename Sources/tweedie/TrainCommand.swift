@@ -3,12 +3,12 @@ import Foundation
 import Tweedie
 import TweedieTraining
 
-/// `tweedie train`: DDPM training of a UNet2DModel on a built-in data set, with resumable checkpoints.
+/// `tweedie train`: DDPM training of a UNet2DModel or a DiT on a built-in data set, with resumable checkpoints.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a UNet2DModel (DDPM objective) on a built-in data set; writes checkpoints, a loss log, "
-            + "sample grids and a diffusers folder under --out.")
+        abstract: "Train a UNet2DModel or DiTTransformer2DModel (DDPM objective) on a built-in data set; writes "
+            + "checkpoints, a loss log, sample grids and a diffusers folder under --out.")
 
     @Option(help: ArgumentHelp("Recipe JSON (keys: data, model_config or model, steps, batch, lr, warmup, lr_decay, "
             + "weight_decay, grad_clip, ema_decay, label_dropout, prediction, seed, checkpoint_every, sample_every, "
@@ -16,7 +16,8 @@ struct TrainCommand: ParsableCommand {
     var recipe: String?
     @Option(help: "Data set: fashion32 | phantom64.")
     var data: String?
-    @Option(name: .customLong("model-config"), help: "UNet2DModel config.json to train.")
+    @Option(name: .customLong("model-config"),
+            help: "config.json of the network to train; its _class_name picks UNet2DModel or DiTTransformer2DModel.")
     var modelConfig: String?
     @Option(help: "Total optimiser steps.")
     var steps: Int?

@@ -6,9 +6,11 @@ import TweedieCore
 import TweedieModels
 import TweedieSamplers
 
-/// Writes a trained network as a diffusers folder: `config.json` (UNet2DModel fields), 
+/// Writes a trained network as a diffusers folder: `config.json` (the network's fields under its `_class_name`),
 /// `diffusion_pytorch_model.safetensors`, `scheduler_config.json` (DDPMScheduler) and, for class-conditional
 /// models, `labels.json` ({"labels": [...], "null_class": n}) — class names are not a diffusers config field.
+/// The scheduler's variance_type is always fixed_small: the trainer puts no loss on a learned-sigma network's
+/// variance channels, so a sampler must not read them (diffusers' DiTPipeline and Tweedie split them off).
 public enum ModelExport {
     /// The diffusers version written into the configs.
     public static let diffusersVersion = "0.42.1"
@@ -26,13 +28,13 @@ public enum ModelExport {
     }
 
     /// Writes the folder at `directory` (created if needed); every file goes through a temporary name.
-    public static func write(directory: String, modelConfigJSON: String, weights: [(String, Tensor)],
-                             prediction: PredictionType, classNames: [String]?) throws {
+    public static func write(directory: String, className: String, modelConfigJSON: String,
+                             weights: [(String, Tensor)], prediction: PredictionType, classNames: [String]?) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard var config = try JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) as? [String: Any] else {
             throw TweedieError.badInput("model config: not a JSON object")
         }
-        config["_class_name"] = "UNet2DModel"
+        config["_class_name"] = className
         config["_diffusers_version"] = diffusersVersion
         try writeJSON(config, to: join(directory, ModelFolder.configFile))
         try SafeTensorsWriter.write(weights, metadata: ["format": "pt"], to: join(directory, ModelFolder.weightsFile))

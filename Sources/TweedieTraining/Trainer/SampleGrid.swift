@@ -25,15 +25,14 @@ public enum SampleGrid {
         }
     }
 
-    /// Samples from the network `config` describes with `weights` (diffusers names) and tiles them.
-    /// `classes` is the number of real classes (the null class is `classes`), nil for an unconditional model.
-    public static func render(config: UNet2DConfig, weights: [(String, Tensor)], scheduler: SchedulerConfig,
-                              classes: Int?, settings s: Settings) throws -> PNGImage {
-        let model = try UNet2DModel(config: config, store: WeightStore(source: TensorTableSource(weights)),
-                                    configPath: "<training config>")
+    /// Samples from `model` (e.g. built over EMA weights) and tiles them. `classes` is the number of real classes
+    /// (the null class is `classes`), nil for an unconditional model; learned-variance channels are dropped.
+    public static func render(model: DiffusionModel, scheduler: SchedulerConfig, classes: Int?,
+                              settings s: Settings) throws -> PNGImage {
         let count = classes.map { $0 * s.perClass } ?? s.perClass * s.perClass
         let labels = classes.map { c in (0..<count).map { $0 % c } }
-        let vp = VPDenoiser(config: scheduler, nullClass: classes, network: { x, t, l in
+        let learnedSigma = model.outChannels == 2 * model.inChannels
+        let vp = VPDenoiser(config: scheduler, nullClass: classes, learnedSigma: learnedSigma, network: { x, t, l in
             try model.forward(x, timesteps: t, classLabels: l)
         })
         let schedule = try SamplingSchedule(config: scheduler, steps: s.steps, sampler: s.sampler)

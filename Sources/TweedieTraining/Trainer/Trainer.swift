@@ -4,19 +4,24 @@ import TweedieImaging
 import TweedieModels
 import TweedieSamplers
 
-/// Trains a UNet2DModel with the DDPM objective: AdamW, warm-up + cosine learning rate, global-norm clipping,
-/// EMA weights; writes resumable checkpoints, a CSV loss log, sample grids and a diffusers folder under `out`:
+/// Trains a UNet2DModel or a DiT (`DifferentiableDiffusionNetwork`, chosen by the model config's `_class_name`)
+/// with the DDPM objective: AdamW, warm-up + cosine learning rate, global-norm clipping, EMA weights; writes
+/// resumable checkpoints, a CSV loss log, sample grids and a diffusers folder under `out`:
 ///
 ///     out/checkpoints/step-XXXXXXXX.safetensors   weights + EMA + optimiser state + step + data position
 ///     out/loss.csv                                 one row per `logEvery` steps
 ///     out/samples/step-XXXXXXXX.png               EMA samples, fixed seed (and out/loss.png, the loss curve)
 ///     out/model/                                   diffusers folder of the EMA weights (updated at checkpoints)
 ///     out/recipe.json                              the settings
+///
+/// A learned-sigma network (out_channels = 2 x in_channels) is trained on its first half only (the ε or v
+/// prediction, MSE); its variance channels get no loss and stay at their initial values, so samplers must ignore
+/// them (the exported scheduler says fixed_small).
 public final class Trainer {
     /// The settings.
     public let recipe: TrainingRecipe
     /// The network being trained.
-    public let network: DifferentiableUNet2D
+    public let network: DifferentiableDiffusionNetwork
     /// The data.
     public let dataset: TrainingDataset
     /// Output folder.
@@ -39,23 +44,20 @@ public final class Trainer {
     /// must describe the same network and data), else starts from PyTorch-default initial weights.
     public init(recipe: TrainingRecipe, dataset: TrainingDataset, outDirectory: String, resume: Bool) throws {
         try recipe.validate()
-        let config = try recipe.modelConfig()
-        let net = try DifferentiableUNet2D(config: config, checkpointing: recipe.gradientCheckpointing)
-        guard config.outChannels == config.inChannels else {
-            throw TweedieError.badInput("--model-config: out_channels \(config.outChannels) must equal in_channels "
-                                        + "\(config.inChannels) (the trainer learns no variance)")
+        let net = try recipe.network()
+        let shape = net.sampleShape, channels = shape.first ?? 0
+        guard net.outChannels == channels || net.outChannels == 2 * channels else {
+            throw TweedieError.badInput("--model-config: out_channels \(net.outChannels) must be in_channels "
+                                        + "\(channels) or twice it (learned sigma)")
         }
-        guard let size = config.sampleSize, [config.inChannels, size.height, size.width] == dataset.sampleShape else {
+        guard shape == dataset.sampleShape else {
             throw TweedieError.badInput("--model-config: in_channels/sample_size describe "
-                                        + "\(config.inChannels)x\(config.sampleSize.map { "\($0.height)x\($0.width)" } ?? "?") "
-                                        + "samples but --data \(recipe.data) has \(dataset.sampleShape)")
+                                        + "\(shape.map(String.init).joined(separator: "x")) samples but --data "
+                                        + "\(recipe.data) has \(dataset.sampleShape)")
         }
         classes = dataset.classNames?.count
-        switch (config.classEmbedding, classes) {
-        case (.none, nil): break
-        case (.table(let n), let c?) where n == c + 1: break
-        default:
-            throw TweedieError.badInput("--model-config: num_class_embeds must be \(classes.map { "\($0 + 1) (classes + null)" } ?? "absent (unconditional data)") for --data \(recipe.data)")
+        if let problem = net.classMismatch(classes: classes) {
+            throw TweedieError.badInput("--model-config: \(problem) for --data \(recipe.data)")
         }
         self.recipe = recipe
         self.network = net
@@ -73,7 +75,9 @@ public final class Trainer {
         if resume, let path = TrainingCheckpoint.newest(in: checkpoints) {
             let (saved, savedRecipe) = try TrainingCheckpoint.read(path, names: names,
                                                                    shapes: net.parameterShapes.map(\.shape))
-            guard try savedRecipe.modelConfig().blockOutChannels == config.blockOutChannels,
+            let savedNet = try savedRecipe.network()
+            guard savedNet.className == net.className,
+                  savedNet.parameterShapes.elementsEqual(net.parameterShapes, by: { $0 == $1 }),
                   savedRecipe.data == recipe.data, savedRecipe.seed == recipe.seed else {
                 throw TweedieError.badInput("--resume: \(path) was written by a run with another model, data or seed")
             }
@@ -83,7 +87,7 @@ public final class Trainer {
             if let folder = recipe.initFrom {
                 params = try Trainer.weights(of: folder, for: net)
             } else {
-                params = try DifferentiableUNet2D.initialParameters(config: config, seed: recipe.seed).map(\.1)
+                params = try net.initialParameters(seed: recipe.seed).map(\.1)
             }
             state = TrainingState(step: 0, dataPosition: 0, parameters: params, ema: params, emaUpdates: 0,
                                   optimizerState: [:], optimizerSteps: 0, elapsedSeconds: 0)
@@ -111,7 +115,10 @@ public final class Trainer {
         let table = Dictionary(uniqueKeysWithValues: zip(names, leaves))
         let out = try network.forward(tape, parameters: table, sample: tape.constant(batch.noisy),
                                       timesteps: batch.timesteps, classLabels: batch.labels)
-        let loss = tape.mseLoss(out, tape.constant(batch.target))
+        // A learned-sigma network's variance half gets no loss (see the type's notes).
+        let channels = batch.target.shape[1]
+        let prediction = out.shape[1] == channels ? out : tape.split(out, sizes: [channels, channels], axis: 1)[0]
+        let loss = tape.mseLoss(prediction, tape.constant(batch.target))
         var grads = tape.gradients(of: loss, wrt: leaves)
         let norm = recipe.gradClip > 0 ? clipGradientNorm(&grads, maxNorm: recipe.gradClip)
                                        : clipGradientNorm(&grads, maxNorm: .infinity)
@@ -141,7 +148,7 @@ public final class Trainer {
         try recipe.jsonText.write(toFile: Trainer.join(outDirectory, "recipe.json"), atomically: true, encoding: .utf8)
         let lossLog = try LossLog(path: Trainer.join(outDirectory, "loss.csv"), keepThrough: state.step)
         let end = min(recipe.steps, state.step + (stopAfter ?? Int.max))
-        log("train: \(network.parameterCount) parameters, data \(dataset.recipe), batch \(recipe.batch), "
+        log("train: \(network.className), \(network.parameterCount) parameters, data \(dataset.recipe), batch \(recipe.batch), "
             + "steps \(state.step)/\(recipe.steps), threads \(Runtime.threads)"
             + (recipe.gradientCheckpointing ? ", gradient checkpointing" : ""))
         let baseElapsed = state.elapsedSeconds
@@ -177,8 +184,8 @@ public final class Trainer {
         let path = try TrainingCheckpoint.write(snapshot(elapsed: elapsed), names: names, recipe: recipe,
                                                 directory: Trainer.join(outDirectory, "checkpoints"),
                                                 keep: recipe.keepCheckpoints)
-        try ModelExport.write(directory: Trainer.join(outDirectory, "model"), modelConfigJSON: recipe.modelConfigJSON,
-                              weights: emaWeights, prediction: recipe.prediction, classNames: dataset.classNames)
+        try ModelExport.write(directory: Trainer.join(outDirectory, "model"), className: network.className,
+                              modelConfigJSON: recipe.modelConfigJSON, weights: emaWeights, prediction: recipe.prediction, classNames: dataset.classNames)
         log("checkpoint: \(path)")
     }
 
@@ -186,7 +193,7 @@ public final class Trainer {
     public func writeSamples() throws {
         let started = Date()
         let grid = try SampleGrid.render(
-            config: network.config, weights: emaWeights, scheduler: scheduler, classes: classes,
+            model: network.inferenceModel(weights: emaWeights), scheduler: scheduler, classes: classes,
             settings: SampleGrid.Settings(sampler: recipe.sampler, steps: recipe.sampleSteps, guidance: recipe.guidance,
                                           perClass: recipe.samplesPerClass))
         let dir = Trainer.join(outDirectory, "samples")
@@ -199,7 +206,7 @@ public final class Trainer {
     }
 
     /// The weights of a diffusers folder in `net`'s parameter order; every tensor must be there with its shape.
-    static func weights(of folder: String, for net: DifferentiableUNet2D) throws -> [Tensor] {
+    static func weights(of folder: String, for net: DifferentiableDiffusionNetwork) throws -> [Tensor] {
         let file = try SafeTensorsFile(path: join(folder, ModelFolder.weightsFile))
         try net.validate(Dictionary(uniqueKeysWithValues: file.names.compactMap { n in file.info(n).map { (n, $0.shape) } }),
                          source: file.path)

@@ -9,7 +9,8 @@ import TweedieSamplers
 public struct TrainingRecipe: Equatable {
     /// Data set name (`TrainingData.names`).
     public var data = "fashion32"
-    /// The UNet2DModel config (diffusers config.json fields) as a JSON object text.
+    /// The network's config (diffusers config.json fields; `_class_name` UNet2DModel, the default, or
+    /// DiTTransformer2DModel) as a JSON object text.
     public var modelConfigJSON = ""
     /// Optimiser steps in all.
     public var steps = 10_000
@@ -41,7 +42,7 @@ public struct TrainingRecipe: Equatable {
     public var logEvery = 10
     /// Checkpoints kept on disk (oldest removed first).
     public var keepCheckpoints = 2
-    /// Recompute resnets and attentions in the backward pass (less memory).
+    /// Recompute resnets and attentions (U-Net) or blocks (DiT) in the backward pass (less memory).
     public var gradientCheckpointing = false
     /// Start from the weights of this diffusers folder (same architecture) instead of a fresh initialisation;
     /// optimiser and EMA start anew. Ignored when resuming from a checkpoint.
@@ -142,12 +143,21 @@ public struct TrainingRecipe: Equatable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The model config parsed and checked.
+    /// The model config of a U-Net recipe parsed and checked.
     public func modelConfig() throws -> UNet2DConfig {
         guard !modelConfigJSON.isEmpty else {
             throw TweedieError.badInput("--model-config: no model config given (flag or recipe key model_config)")
         }
         return try UNet2DConfig(json: JSONConfig(data: Data(modelConfigJSON.utf8), path: "model config"))
+    }
+
+    /// The differentiable network the model config describes (its `_class_name` picks U-Net or DiT).
+    public func network() throws -> DifferentiableDiffusionNetwork {
+        guard !modelConfigJSON.isEmpty else {
+            throw TweedieError.badInput("--model-config: no model config given (flag or recipe key model_config)")
+        }
+        return try DifferentiableNetworks.make(configJSON: modelConfigJSON, source: "model config",
+                                               checkpointing: gradientCheckpointing)
     }
 
     /// Checks ranges; each failure names the flag.

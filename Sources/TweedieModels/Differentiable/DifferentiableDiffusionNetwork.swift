@@ -1,0 +1,108 @@
+import Foundation
+import TweedieCore
+
+/// A denoising network the trainer can differentiate, export and sample from: `DifferentiableUNet2D` or
+/// `DifferentiableDiT`. Parameters travel as (diffusers name, tensor) lists in `parameterShapes` order.
+public protocol DifferentiableDiffusionNetwork {
+    /// diffusers' `_class_name` for an exported config.json.
+    var className: String { get }
+    /// Every parameter as (diffusers name, shape), in the order the inference model loads them.
+    var parameterShapes: [(name: String, shape: [Int])] { get }
+    /// Elements over all parameters.
+    var parameterCount: Int { get }
+    /// [C, H, W] of one training sample (the config's in_channels and sample_size).
+    var sampleShape: [Int] { get }
+    /// Channels of the raw output: C, or 2C when the network also predicts a variance (learned sigma).
+    var outChannels: Int { get }
+    /// Number of class ids the network reads, the last being the null class of guidance; nil when unconditional.
+    var classIDCount: Int? { get }
+    /// Whether the network's layers are recomputed in the backward pass.
+    var checkpointing: Bool { get set }
+
+    /// Nil when the network fits data with `classes` real classes (nil: unconditional data) plus a null class,
+    /// else a message naming the config field to change.
+    func classMismatch(classes: Int?) -> String?
+    /// Fresh parameters drawn from `seed` under diffusers' names.
+    func initialParameters(seed: UInt64) throws -> [(String, Tensor)]
+    /// Throws `badInput` naming the first missing, mis-shaped or unexpected parameter.
+    func validate(_ shapes: [String: [Int]], source: String) throws
+    /// The raw network output for `sample` [N, C, H, W], recorded on `tape` (see the conforming types).
+    func forward(_ tape: Tape, parameters: [String: Variable], sample: Variable, timesteps: [Float],
+                 classLabels: [Int]?) throws -> Variable
+    /// The inference model holding `weights` (e.g. EMA weights, for sample grids).
+    func inferenceModel(weights: [(String, Tensor)]) throws -> DiffusionModel
+}
+
+/// Builds the differentiable network a diffusers config describes.
+public enum DifferentiableNetworks {
+    /// Class names `make` builds.
+    public static let supportedClasses = ["UNet2DModel", "DiTTransformer2DModel", "Transformer2DModel"]
+
+    /// The network of config.json text `json` by its `_class_name` (UNet2DModel when absent); `source` names the
+    /// config in errors.
+    public static func make(configJSON json: String, source: String,
+                            checkpointing: Bool = false) throws -> DifferentiableDiffusionNetwork {
+        let config = try JSONConfig(data: Data(json.utf8), path: source)
+        let className = try config.string("_class_name", default: "UNet2DModel")
+        switch className {
+        case "UNet2DModel":
+            return try DifferentiableUNet2D(config: UNet2DConfig(json: config), checkpointing: checkpointing)
+        case "DiTTransformer2DModel", "Transformer2DModel":
+            return try DifferentiableDiT(config: DiTConfig(json: config, className: className),
+                                         checkpointing: checkpointing)
+        default:
+            throw config.invalid("_class_name", "cannot train \"\(className)\" (supported: "
+                                 + supportedClasses.joined(separator: ", ") + ")")
+        }
+    }
+}
+
+extension DifferentiableUNet2D: DifferentiableDiffusionNetwork {
+    public var className: String { "UNet2DModel" }
+    public var sampleShape: [Int] { [config.inChannels] + (config.sampleSize.map { [$0.height, $0.width] } ?? []) }
+    public var outChannels: Int { config.outChannels }
+    public var classIDCount: Int? {
+        if case .table(let n) = config.classEmbedding { return n }
+        return nil
+    }
+
+    public func classMismatch(classes: Int?) -> String? {
+        switch (config.classEmbedding, classes) {
+        case (.none, nil): return nil
+        case (.table(let n), let c?) where n == c + 1: return nil
+        case (_, let c?): return "num_class_embeds must be \(c + 1) (classes + null)"
+        case (_, nil): return "num_class_embeds must be absent (unconditional data)"
+        }
+    }
+
+    public func initialParameters(seed: UInt64) throws -> [(String, Tensor)] {
+        try Self.initialParameters(config: config, seed: seed)
+    }
+
+    public func inferenceModel(weights: [(String, Tensor)]) throws -> DiffusionModel {
+        try UNet2DModel(config: config, store: WeightStore(source: TensorTableSource(weights)),
+                        configPath: "<training config>")
+    }
+}
+
+extension DifferentiableDiT: DifferentiableDiffusionNetwork {
+    public var className: String { "DiTTransformer2DModel" }
+    public var sampleShape: [Int] { [config.inChannels, config.sampleSize, config.sampleSize] }
+    public var outChannels: Int { config.outChannels }
+    /// The real classes plus the extra null row diffusers' DiT keeps for guidance.
+    public var classIDCount: Int? { config.numEmbedsAdaNorm + 1 }
+
+    public func classMismatch(classes: Int?) -> String? {
+        guard let c = classes else { return "a DiT is class-conditional; the data has no classes" }
+        return config.numEmbedsAdaNorm == c ? nil
+            : "num_embeds_ada_norm must be \(c) (the classes; the null class is the table's extra row)"
+    }
+
+    public func initialParameters(seed: UInt64) throws -> [(String, Tensor)] {
+        try Self.initialParameters(config: config, seed: seed)
+    }
+
+    public func inferenceModel(weights: [(String, Tensor)]) throws -> DiffusionModel {
+        try DiTTransformer2DModel(config: config, store: WeightStore(source: TensorTableSource(weights)))
+    }
+}
