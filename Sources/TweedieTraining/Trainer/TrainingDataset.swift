@@ -108,13 +108,14 @@ public struct PhantomDataset: TrainingDataset {
 /// Data sets `tweedie train --data` names.
 public enum TrainingData {
     /// Names accepted by `--data`.
-    public static let names = ["fashion32", "phantom64"]
+    public static let names = ["fashion32", "phantom64", "ellipses64"]
 
     /// The data set called `name`; unknown names are badInput naming the flag.
     public static func named(_ name: String) throws -> TrainingDataset {
         switch name {
         case "fashion32": return try ColourFashionDataset()
-        case "phantom64": return PhantomDataset()
+        case "phantom64": return try PhantomPriorDataset()
+        case "ellipses64": return PhantomDataset()
         default:
             throw TweedieError.badInput("--data \(name): unknown data set (valid: \(names.joined(separator: ", ")))")
         }
