@@ -120,7 +120,7 @@ public final class Tape {
     }
 
     /// Moves the gradient out so the caller holds the only reference and in-place writes do not copy.
-    private func takeGradient(_ id: Int) -> Tensor? {
+    func takeGradient(_ id: Int) -> Tensor? {
         let g = grads[id]
         grads[id] = nil
         return g
