@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieTrainingTests", dependencies: ["TweedieTraining"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie"], exclude: ["Fixtures"]),
+        .testTarget(name: "TweedieGoldenTests", dependencies: ["Tweedie"], exclude: ["Goldens"]),
     ]
 )

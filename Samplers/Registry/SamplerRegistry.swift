@@ -10,7 +10,7 @@ public enum SamplerRegistry {
     }
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var entries: [String: Entry] = [
+    private static let builtIn: [String: Entry] = [
         "ddpm": Entry(sampler: Samplers.ddpm, family: .ddpm),
         "ddim": Entry(sampler: Samplers.ddim(eta: 0), family: .ddim),
         "euler": Entry(sampler: Samplers.euler, family: .euler),
@@ -20,6 +20,10 @@ public enum SamplerRegistry {
         "dpmpp_2m": Entry(sampler: Samplers.dpmpp2m, family: .dpmSolver),
         "dpmpp_2m_sde": Entry(sampler: Samplers.dpmpp2mSDE, family: .dpmSolver),
     ]
+    nonisolated(unsafe) private static var entries = builtIn
+
+    /// The names registered at start-up, before any `register(name:_:)` call, sorted.
+    public static let builtInNames: [String] = builtIn.keys.sorted()
 
     /// Adds (or replaces) a sampler under `name`; `family` picks the timestep layout its schedules use.
     public static func register(name: String, family: ScheduleFamily = .euler, _ sampler: @escaping Sampler) {

@@ -4,9 +4,11 @@ import TweedieSamplers
 
 final class RegistryTests: XCTestCase {
     func testBuiltInNamesAndFamilies() throws {
-        for name in ["ddpm", "ddim", "euler", "euler_a", "heun", "dpm2", "dpmpp_2m", "dpmpp_2m_sde"] {
+        let builtIn = ["ddpm", "ddim", "euler", "euler_a", "heun", "dpm2", "dpmpp_2m", "dpmpp_2m_sde"]
+        for name in builtIn {
             XCTAssertNoThrow(try SamplerRegistry.sampler(named: name), name)
         }
+        XCTAssertEqual(SamplerRegistry.builtInNames, builtIn.sorted())
         XCTAssertEqual(try SamplerRegistry.family(of: "ddpm"), .ddpm)
         XCTAssertEqual(try SamplerRegistry.family(of: "ddim"), .ddim)
         XCTAssertEqual(try SamplerRegistry.family(of: "dpmpp_2m"), .dpmSolver)

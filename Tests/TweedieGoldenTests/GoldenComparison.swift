@@ -1,0 +1,63 @@
+import Foundation
+import Tweedie
+
+/// How far a run is from its golden, and whether that is within the tolerances.
+///
+/// Tolerances: the 8-bit images may differ by at most 2/255 per sample with PSNR >= 40 dB per image; the raw
+/// model-space samples by at most 1e-3 x max(1, largest |sample| of the golden) per element. Samples mostly lie
+/// in [-2, 2] (limit 1e-3 to 2e-3, about 0.1-0.3 of an 8-bit step); the few-step runs that overshoot (heun and
+/// dpm2 with APG reach |x| = 5-15) drift in proportion, hence the scaling.
+struct GoldenDiff {
+    static let imageTolerance = 2
+    static let psnrTolerance = 40.0
+    static let tensorRelativeTolerance: Float = 1e-3
+
+    /// Largest per-sample difference of the 8-bit images, in 1/255 steps.
+    var imageMaxAbs = 0
+    /// Lowest PSNR over the images, dB (255 range; +infinity when identical).
+    var psnr = Double.infinity
+    /// Largest difference of the model-space samples.
+    var tensorMaxAbs: Float = 0
+    /// The allowed `tensorMaxAbs` for this golden.
+    var tensorTolerance: Float = 0
+
+    var passes: Bool {
+        imageMaxAbs <= GoldenDiff.imageTolerance && psnr >= GoldenDiff.psnrTolerance
+            && tensorMaxAbs <= tensorTolerance
+    }
+
+    var identical: Bool { imageMaxAbs == 0 && tensorMaxAbs == 0 }
+
+    /// Compares `run` against `golden`; a count or size mismatch is an error naming both.
+    init(_ run: GoldenOutput, against golden: GoldenOutput) throws {
+        guard run.images.count == golden.images.count, run.samples.shape == golden.samples.shape else {
+            throw TweedieError.badInput("golden holds \(golden.images.count) images of samples \(golden.samples.shape), "
+                                        + "the run made \(run.images.count) of \(run.samples.shape)")
+        }
+        for (a, b) in zip(run.images, golden.images) {
+            guard (a.width, a.height, a.channels) == (b.width, b.height, b.channels) else {
+                throw TweedieError.badInput("golden image is \(b.width)x\(b.height)x\(b.channels), "
+                                            + "the run made \(a.width)x\(a.height)x\(a.channels)")
+            }
+            for (p, q) in zip(a.pixels, b.pixels) { imageMaxAbs = max(imageMaxAbs, abs(Int(p) - Int(q))) }
+            psnr = min(psnr, try ImageMetrics.psnr(bytes(a), bytes(b), dataRange: 255))
+        }
+        tensorTolerance = GoldenDiff.tensorRelativeTolerance * max(1, golden.samples.maxAbs)
+        // NaN counts as an infinite difference (Tensor.maxAbsDifference would skip it).
+        for (p, q) in zip(run.samples.data, golden.samples.data) {
+            let d = abs(p - q)
+            if !(d <= tensorMaxAbs) { tensorMaxAbs = d.isNaN ? .infinity : d }
+        }
+    }
+
+    private func bytes(_ image: PNGImage) -> Tensor {
+        Tensor(shape: [image.pixels.count], data: image.pixels.map(Float.init))
+    }
+
+    /// One-line summary: "image max abs 1/255, PSNR 51.2 dB, tensor max abs 3.10e-05 (limit 2.0e-03)".
+    var summary: String {
+        let p = psnr.isInfinite ? "inf" : String(format: "%.1f", psnr)
+        return "image max abs \(imageMaxAbs)/255, PSNR \(p) dB, tensor max abs " + String(format: "%.2e", tensorMaxAbs)
+            + String(format: " (limit %.1e)", tensorTolerance)
+    }
+}
