@@ -3,3 +3,4 @@
 @_exported import TweedieModels
 @_exported import TweedieImaging
 @_exported import TweedieSamplers
+@_exported import TweedieTraining

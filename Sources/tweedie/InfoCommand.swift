@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Tweedie
 
 /// `tweedie info`: what a model folder holds, or (with --system) what the engine runs on.
@@ -6,7 +7,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Describe a model folder, a generated PNG's stored parameters, or the system with --system.")
 
-    @Argument(help: "A model folder, or a PNG written by `tweedie generate`.")
+    @Argument(help: "A model folder (diffusers model or TweedieClassifier), or a PNG written by `tweedie generate`.")
     var path: String?
     @Flag(help: "Print the CPU, threads, CPU flags and the OpenBLAS kernel in use.")
     var system = false
@@ -27,11 +28,30 @@ struct InfoCommand: ParsableCommand {
             print(try ImageMetadata.describe(pngAt: path), terminator: "")
             return
         }
+        if ClassifierFolder.isClassifier(path) { return try describeClassifier(path) }
         let loaded = try ModelFolder.load(path)
         print("type: \(loaded.className)")
         print("parameters: \(loaded.parameterCount)")
         print("tensors: \(loaded.tensorCount)")
-        print("dtypes: " + loaded.dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "))
+        print("dtypes: " + Self.dtypeLine(loaded.dtypes))
         print("config: \(loaded.configJSON)")
+    }
+
+    /// A TweedieClassifier folder (the samples' judge): loaded in full, so a broken checkpoint is reported here.
+    private func describeClassifier(_ path: String) throws {
+        let net = try TweedieClassifier(folder: path)
+        let file = try SafeTensorsFile(path: (path as NSString).appendingPathComponent(TweedieClassifier.weightsFile))
+        var dtypes: [String: Int] = [:]
+        for name in file.names { if let d = file.info(name)?.dtype { dtypes[d, default: 0] += 1 } }
+        print("type: \(ClassifierConfig.className)")
+        print("parameters: \(net.parameterCount)")
+        print("tensors: \(file.names.count)")
+        print("dtypes: " + Self.dtypeLine(dtypes))
+        print("classes: \(net.config.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
+        print("config: \(net.config.jsonText)")
+    }
+
+    private static func dtypeLine(_ dtypes: [String: Int]) -> String {
+        dtypes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", ")
     }
 }

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
             + "weight_decay, grad_clip, ema_decay, label_dropout, prediction, seed, checkpoint_every, sample_every, "
             + "log_every, gradient_checkpointing, sampler, sample_steps, guidance, samples_per_class); flags override it."))
     var recipe: String?
-    @Option(help: "Data set: fashion32 | phantom64.")
+    @Option(help: "Data set: fashion32 (colourised Fashion-MNIST, 10 classes) | phantom64 (ellipses + Colin27 slices) | ellipses64.")
     var data: String?
     @Option(name: .customLong("model-config"),
             help: "config.json of the network to train; its _class_name picks UNet2DModel or DiTTransformer2DModel.")

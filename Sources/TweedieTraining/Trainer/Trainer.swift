@@ -147,7 +147,8 @@ public final class Trainer {
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         try recipe.jsonText.write(toFile: Trainer.join(outDirectory, "recipe.json"), atomically: true, encoding: .utf8)
         let lossLog = try LossLog(path: Trainer.join(outDirectory, "loss.csv"), keepThrough: state.step)
-        let end = min(recipe.steps, state.step + (stopAfter ?? Int.max))
+        // No `step + Int.max`: it wraps in an unchecked build and a resumed run would stop at once.
+        let end = min(recipe.steps, stopAfter.map { state.step + max($0, 0) } ?? recipe.steps)
         log("train: \(network.className), \(network.parameterCount) parameters, data \(dataset.recipe), batch \(recipe.batch), "
             + "steps \(state.step)/\(recipe.steps), threads \(Runtime.threads)"
             + (recipe.gradientCheckpointing ? ", gradient checkpointing" : ""))
