@@ -5,7 +5,9 @@
    DDPMScheduler.from_pretrained load it, with no missing or unexpected weights;
 2. on a seeded random input (sample, timesteps, class labels when the model has a class table; a DiT's labels
    include its null class) its forward equals `tweedie forward` on the same folder, to a relative error
-   (max |a - b| / max |b|) of at most 1e-4 (a learned-sigma DiT's variance channels included).
+   (max |a - b| / max |b|) of at most 1e-4 (a learned-sigma DiT's variance channels included);
+3. a few DDPMScheduler steps over the model's raw output run and stay finite (with variance_type learned_range
+   diffusers reads a learned-sigma DiT's variance channels there).
 
 Usage:  python scripts/check_trained_folder.py FOLDER [--tweedie PATH_TO_TWEEDIE] [--batch N]
 Exit status 0 when both hold; prints the numbers either way.
@@ -79,7 +81,20 @@ def main() -> int:
     err = (ours - reference).abs().max().item() / max(reference.abs().max().item(), 1e-30)
     print(f"forward vs tweedie forward: batch {args.batch}, max |diffusers| {reference.abs().max():.4f}, "
           f"relative error {err:.3e}")
-    return 0 if err <= 1e-4 else 1
+    scheduler.set_timesteps(4)
+    x = torch.randn(args.batch, cfg.in_channels, size, size, generator=g)
+    with torch.no_grad():
+        for t in scheduler.timesteps:
+            ts = torch.full((args.batch,), float(t))
+            if dit:
+                out = model(x, timestep=ts, class_labels=class_labels).sample
+            else:
+                out = model(x, ts, class_labels=class_labels).sample
+            x = scheduler.step(out, t, x, generator=g).prev_sample
+    finite = bool(torch.isfinite(x).all())
+    print(f"DDPMScheduler ({scheduler.config.variance_type}): 4 steps on the raw output, finite {finite}, "
+          f"max |x| {x.abs().max():.3f}")
+    return 0 if err <= 1e-4 and finite else 1
 
 
 if __name__ == "__main__":

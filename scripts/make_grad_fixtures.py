@@ -15,9 +15,15 @@ dit_grad holds the same files for a tiny class-conditional DiT with learned sigm
 patch 2, affine feed-forward norm, 3 classes + the null class): sample [2, 3, 8, 8], cotangent [2, 6, 8, 8] over the
 raw output (variance channels included), and grad/<name> for every parameter.
 
+vlb holds the learned-variance bound of Improved DDPM as DiT trains it (improved-diffusion's _vb_terms_bpd with
+learned_range, the mean frozen, RESCALED_MSE scale 1 at 1000 steps), written out here in float64 torch:
+alphas_cumprod [1000], x0 / x_t / frozen eps / variance output v [4, 3, 4, 4], timesteps [4] (I64, including 0
+and an x0 with values at -1 and +1 for the decoder's edge bins), loss = mean over samples of the per-sample bound
+in bits per dimension, grad_v = d loss / d v by autograd.
+
 With --optim-reference it instead prints the PyTorch/diffusers numbers pasted into OptimizerTests.swift.
 
-Run from the repository root:  python scripts/make_grad_fixtures.py  (--dit: only dit_grad)
+Run from the repository root:  python scripts/make_grad_fixtures.py  (--dit / --vlb: only that fixture)
 """
 import json
 import math
@@ -121,6 +127,74 @@ def dit_grad_fixture():
     print(f"dit_grad: {n} parameters, loss {loss.item():.6f}, |grad_sample| max {x.grad.abs().max():.4f}")
 
 
+def approx_standard_normal_cdf(x):
+    return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3))))
+
+
+def discretized_gaussian_log_likelihood(x, means, log_scales):
+    centered_x = x - means
+    inv_stdv = torch.exp(-log_scales)
+    plus_in = inv_stdv * (centered_x + 1.0 / 255.0)
+    cdf_plus = approx_standard_normal_cdf(plus_in)
+    min_in = inv_stdv * (centered_x - 1.0 / 255.0)
+    cdf_min = approx_standard_normal_cdf(min_in)
+    log_cdf_plus = torch.log(cdf_plus.clamp(min=1e-12))
+    log_one_minus_cdf_min = torch.log((1.0 - cdf_min).clamp(min=1e-12))
+    cdf_delta = cdf_plus - cdf_min
+    return torch.where(x < -0.999, log_cdf_plus,
+                       torch.where(x > 0.999, log_one_minus_cdf_min, torch.log(cdf_delta.clamp(min=1e-12))))
+
+
+def vlb_fixture():
+    betas32 = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float32)
+    abar = torch.cumprod(1 - betas32, 0).double()
+    prev = torch.cat([torch.ones(1, dtype=torch.float64), abar[:-1]])
+    betas = 1 - abar / prev
+    post_var = betas * (1 - prev) / (1 - abar)
+    post_log_clipped = torch.log(torch.cat([post_var[1:2], post_var[1:]]))
+    coef1 = betas * torch.sqrt(prev) / (1 - abar)
+    coef2 = (1 - prev) * torch.sqrt(1 - betas) / (1 - abar)
+
+    g = torch.Generator().manual_seed(31)
+    shape = (4, 3, 4, 4)
+    x0 = (torch.rand(shape, generator=g) * 2 - 1).double()
+    x0[0, 0, 0, :2] = torch.tensor([-1.0, 1.0], dtype=torch.float64)
+    x0[1, 1, 1, :2] = torch.tensor([1.0, -1.0], dtype=torch.float64)
+    t = torch.tensor([0, 1, 500, 999], dtype=torch.int64)
+    noise = torch.randn(shape, generator=g).double()
+    a = abar[t].view(-1, 1, 1, 1)
+    xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+    eps = noise + 0.3 * torch.randn(shape, generator=g).double()
+    v = (torch.rand(shape, generator=g) * 3 - 1.5).double().requires_grad_()
+    x0 = x0.float().double()
+    xt = xt.float().double()
+    eps = eps.float().double()
+
+    def ex(table):
+        return table[t].view(-1, 1, 1, 1)
+    true_mean = ex(coef1) * x0 + ex(coef2) * xt
+    true_logvar = ex(post_log_clipped)
+    pred_x0 = torch.sqrt(1 / a) * xt - torch.sqrt(1 / a - 1) * eps
+    model_mean = ex(coef1) * pred_x0 + ex(coef2) * xt
+    frac = (v + 1) / 2
+    model_logvar = frac * torch.log(ex(betas)) + (1 - frac) * ex(post_log_clipped)
+    kl = 0.5 * (-1.0 + model_logvar - true_logvar + torch.exp(true_logvar - model_logvar)
+                + (true_mean - model_mean) ** 2 * torch.exp(-model_logvar))
+    kl = kl.mean(dim=(1, 2, 3)) / math.log(2.0)
+    nll = -discretized_gaussian_log_likelihood(x0, model_mean, 0.5 * model_logvar)
+    nll = nll.mean(dim=(1, 2, 3)) / math.log(2.0)
+    per_sample = torch.where(t == 0, nll, kl)
+    loss = per_sample.mean()
+    loss.backward()
+    path = os.path.join(ROOT, "vlb")
+    os.makedirs(path, exist_ok=True)
+    io = {"alphas_cumprod": abar.float(), "x0": x0.float(), "xt": xt.float(), "eps": eps.float(),
+          "v": v.detach().float(), "timesteps": t, "per_sample": per_sample.detach().float(),
+          "loss": loss.detach().float().reshape(1), "grad_v": v.grad.float()}
+    save_file({k: val.contiguous() for k, val in io.items()}, os.path.join(path, "io.safetensors"))
+    print(f"vlb: per-sample bound {per_sample.detach().numpy()}, loss {loss.item():.6f}")
+
+
 def optim_reference():
     def f32(x):
         return [float(np.float32(v)) for v in x.detach().flatten().tolist()]
@@ -176,6 +250,9 @@ if __name__ == "__main__":
         optim_reference()
     elif "--dit" in sys.argv:
         dit_grad_fixture()
+    elif "--vlb" in sys.argv:
+        vlb_fixture()
     else:
         grad_fixture()
         dit_grad_fixture()
+        vlb_fixture()

@@ -9,8 +9,8 @@ import TweedieSamplers
 /// Writes a trained network as a diffusers folder: `config.json` (the network's fields under its `_class_name`),
 /// `diffusion_pytorch_model.safetensors`, `scheduler_config.json` (DDPMScheduler) and, for class-conditional
 /// models, `labels.json` ({"labels": [...], "null_class": n}) — class names are not a diffusers config field.
-/// The scheduler's variance_type is always fixed_small: the trainer puts no loss on a learned-sigma network's
-/// variance channels, so a sampler must not read them (diffusers' DiTPipeline and Tweedie split them off).
+/// The scheduler's variance_type is learned_range for a learned-sigma network (its variance channels trained by
+/// `VarianceBoundLoss`), fixed_small otherwise.
 public enum ModelExport {
     /// The diffusers version written into the configs.
     public static let diffusersVersion = "0.42.1"
@@ -29,7 +29,8 @@ public enum ModelExport {
 
     /// Writes the folder at `directory` (created if needed); every file goes through a temporary name.
     public static func write(directory: String, className: String, modelConfigJSON: String,
-                             weights: [(String, Tensor)], prediction: PredictionType, classNames: [String]?) throws {
+                             weights: [(String, Tensor)], prediction: PredictionType, learnedSigma: Bool = false,
+                             classNames: [String]?) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard var config = try JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) as? [String: Any] else {
             throw TweedieError.badInput("model config: not a JSON object")
@@ -40,7 +41,7 @@ public enum ModelExport {
         try SafeTensorsWriter.write(weights, metadata: ["format": "pt"], to: join(directory, ModelFolder.weightsFile))
         let scheduler: [String: Any] = [
             "_class_name": "DDPMScheduler", "_diffusers_version": diffusersVersion, "num_train_timesteps": 1000,
-            "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear", "variance_type": "fixed_small",
+            "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear", "variance_type": learnedSigma ? "learned_range" : "fixed_small",
             "clip_sample": true, "clip_sample_range": 1.0, "prediction_type": prediction.rawValue,
             "timestep_spacing": "leading", "steps_offset": 0, "thresholding": false,
         ]

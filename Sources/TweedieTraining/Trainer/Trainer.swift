@@ -14,9 +14,9 @@ import TweedieSamplers
 ///     out/model/                                   diffusers folder of the EMA weights (updated at checkpoints)
 ///     out/recipe.json                              the settings
 ///
-/// A learned-sigma network (out_channels = 2 x in_channels) is trained on its first half only (the ε or v
-/// prediction, MSE); its variance channels get no loss and stay at their initial values, so samplers must ignore
-/// them (the exported scheduler says fixed_small).
+/// A learned-sigma network (out_channels = 2 x in_channels), as DiT is trained: MSE on its first half (the ε or v
+/// prediction) plus `VarianceBoundLoss` on its second half (the variance channels, mean held fixed); the exported
+/// scheduler then says learned_range.
 public final class Trainer {
     /// The settings.
     public let recipe: TrainingRecipe
@@ -36,6 +36,7 @@ public final class Trainer {
     private let ema: EMA
     private var order: DataOrder
     private let objective: DiffusionObjective
+    private let varianceBound: VarianceBoundLoss
     private let schedule: LearningRateSchedule
     private let scheduler: SchedulerConfig
     private let classes: Int?
@@ -68,6 +69,7 @@ public final class Trainer {
         objective = DiffusionObjective(scheduler: scheduler, prediction: recipe.prediction,
                                        labelDropout: classes == nil ? 0 : recipe.labelDropout, nullClass: classes,
                                        seed: recipe.seed)
+        varianceBound = VarianceBoundLoss(alphasCumprod: objective.alphasCumprod)
         schedule = LearningRateSchedule(base: recipe.learningRate, warmupSteps: recipe.warmupSteps,
                                         totalSteps: recipe.steps, decay: recipe.lrDecay)
 
@@ -115,10 +117,17 @@ public final class Trainer {
         let table = Dictionary(uniqueKeysWithValues: zip(names, leaves))
         let out = try network.forward(tape, parameters: table, sample: tape.constant(batch.noisy),
                                       timesteps: batch.timesteps, classLabels: batch.labels)
-        // A learned-sigma network's variance half gets no loss (see the type's notes).
         let channels = batch.target.shape[1]
-        let prediction = out.shape[1] == channels ? out : tape.split(out, sizes: [channels, channels], axis: 1)[0]
-        let loss = tape.mseLoss(prediction, tape.constant(batch.target))
+        let loss: Variable
+        if out.shape[1] == channels {
+            loss = tape.mseLoss(out, tape.constant(batch.target))
+        } else {
+            let parts = tape.split(out, sizes: [channels, channels], axis: 1)
+            let bound = varianceBound.loss(tape, variance: parts[1], meanPrediction: parts[0].value,
+                                           prediction: recipe.prediction, x0: data.images, xt: batch.noisy,
+                                           timesteps: batch.timesteps.map { Int($0) })
+            loss = tape.add(tape.mseLoss(parts[0], tape.constant(batch.target)), bound)
+        }
         var grads = tape.gradients(of: loss, wrt: leaves)
         let norm = recipe.gradClip > 0 ? clipGradientNorm(&grads, maxNorm: recipe.gradClip)
                                        : clipGradientNorm(&grads, maxNorm: .infinity)
@@ -186,7 +195,8 @@ public final class Trainer {
                                                 directory: Trainer.join(outDirectory, "checkpoints"),
                                                 keep: recipe.keepCheckpoints)
         try ModelExport.write(directory: Trainer.join(outDirectory, "model"), className: network.className,
-                              modelConfigJSON: recipe.modelConfigJSON, weights: emaWeights, prediction: recipe.prediction, classNames: dataset.classNames)
+                              modelConfigJSON: recipe.modelConfigJSON, weights: emaWeights, prediction: recipe.prediction,
+                              learnedSigma: network.outChannels != dataset.sampleShape[0], classNames: dataset.classNames)
         log("checkpoint: \(path)")
     }
 
