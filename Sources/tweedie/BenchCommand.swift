@@ -186,7 +186,7 @@ private struct BenchResult {
             ("threads", .int(Runtime.threads)), ("openblas_core", .string(SystemInfo.openBLASCore)),
             ("openblas_config", .string(SystemInfo.openBLASConfig)), ("cpu_model", .string(SystemInfo.cpuModel)),
         ]
-        return "{" + fields.map { "\(jsonString($0.0)): \($0.1.encoded)" }.joined(separator: ", ") + "}"
+        return "{" + fields.map { "\(JSONText.string($0.0)): \($0.1.encoded)" }.joined(separator: ", ") + "}"
     }
 
     func text() -> String {
@@ -219,7 +219,7 @@ private enum JSONScalar {
         switch self {
         case .int(let v): return String(v)
         case .double(let v): return jsonNumber(v)
-        case .string(let s): return jsonString(s)
+        case .string(let s): return JSONText.string(s)
         case .ints(let v): return "[" + v.map(String.init).joined(separator: ", ") + "]"
         case .doubles(let v): return "[" + v.map(jsonNumber).joined(separator: ", ") + "]"
         }
@@ -236,22 +236,6 @@ private enum JSONScalar {
 
 private func jsonNumber(_ v: Double) -> String { v.isFinite ? fixed(v, 4) : "null" }
 
-private func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
-                + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
-}
 
 /// `v` with `digits` decimals, trailing zeros trimmed (plain "%.*f" formatting, no Foundation).
 private func fixed(_ v: Double, _ digits: Int) -> String {

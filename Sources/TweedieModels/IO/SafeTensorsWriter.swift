@@ -44,7 +44,7 @@ public enum SafeTensorsWriter {
         var json = "{"
         if !metadata.isEmpty {
             json += "\"__metadata__\":{"
-            json += metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            json += metadata.keys.sorted().map { "\(JSONText.string($0)):\(JSONText.string(metadata[$0]!))" }
                 .joined(separator: ",")
             json += "}"
         }
@@ -52,7 +52,7 @@ public enum SafeTensorsWriter {
         for (i, item) in items.enumerated() {
             let bytes = item.shape.reduce(1, *) * (item.dtype == "F32" ? 4 : 8)
             if i > 0 || !metadata.isEmpty { json += "," }
-            json += "\(jsonString(item.name)):{\"dtype\":\"\(item.dtype)\",\"shape\":["
+            json += "\(JSONText.string(item.name)):{\"dtype\":\"\(item.dtype)\",\"shape\":["
                 + item.shape.map(String.init).joined(separator: ",")
                 + "],\"data_offsets\":[\(offset),\(offset + bytes)]}"
             offset += bytes
@@ -77,25 +77,6 @@ public enum SafeTensorsWriter {
             out.abandon()
             throw error
         }
-    }
-
-    /// `s` as a JSON string literal (quotes, backslashes and control characters escaped).
-    static func jsonString(_ s: String) -> String {
-        var r = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            case "\r": r += "\\r"
-            case "\t": r += "\\t"
-            case _ where u.value < 0x20:
-                let hex = String(u.value, radix: 16)
-                r += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: r.unicodeScalars.append(u)
-            }
-        }
-        return r + "\""
     }
 }
 

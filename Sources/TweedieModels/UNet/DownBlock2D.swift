@@ -23,23 +23,14 @@ struct DownBlock2D {
         var downsamplePadding: Int
     }
 
-    let resnets: [ResnetBlock2D]
-    let attentions: [SpatialSelfAttention]
+    let stack: ResnetAttentionStack
     let downsampler: Downsampler
 
     init(_ store: WeightStore, _ prefix: String, _ spec: Spec) throws {
-        var resnets: [ResnetBlock2D] = []
-        var attentions: [SpatialSelfAttention] = []
-        for i in 0..<spec.layers {
-            let cin = i == 0 ? spec.inChannels : spec.outChannels
-            resnets.append(try ResnetBlock2D(store, "\(prefix).resnets.\(i)", in: cin, out: spec.outChannels,
-                                             settings: spec.resnet))
-            if let d = spec.attentionHeadDim {
-                attentions.append(try SpatialSelfAttention(
-                    store, "\(prefix).attentions.\(i)", channels: spec.outChannels, headDim: d,
-                    normGroups: spec.resnet.groups, eps: spec.resnet.eps, rescale: spec.resnet.outputScale))
-            }
-        }
+        stack = try ResnetAttentionStack(store, prefix, layers: spec.layers,
+                                         inChannels: { $0 == 0 ? spec.inChannels : spec.outChannels },
+                                         outChannels: spec.outChannels, attentionHeadDim: spec.attentionHeadDim,
+                                         settings: spec.resnet)
         switch spec.downsample {
         case nil:
             downsampler = .none
@@ -51,17 +42,14 @@ struct DownBlock2D {
             downsampler = .conv(try Downsample2D(store, "\(prefix).downsamplers.0", channels: spec.outChannels,
                                                  outChannels: spec.outChannels, padding: spec.downsamplePadding))
         }
-        self.resnets = resnets
-        self.attentions = attentions
     }
 
     /// Runs the block; every resnet(+attention) output and the downsampled output are appended to `skips`
     /// (the UNet's skip connections; the VAE encoder passes nil).
     func callAsFunction(_ x: Tensor, activatedTemb: Tensor?, skips: inout [Tensor]) -> Tensor {
         var h = x
-        for i in resnets.indices {
-            h = resnets[i](h, activatedTemb: activatedTemb)
-            if !attentions.isEmpty { h = attentions[i](h) }
+        for i in 0..<stack.count {
+            h = stack.layer(i, h, activatedTemb: activatedTemb)
             skips.append(h)
         }
         switch downsampler {

@@ -26,25 +26,17 @@ struct UpBlock2D {
         var upsample: String?
     }
 
-    let resnets: [ResnetBlock2D]
-    let attentions: [SpatialSelfAttention]
+    let stack: ResnetAttentionStack
     let upsampler: Upsampler
     let takesSkips: Bool
 
     init(_ store: WeightStore, _ prefix: String, _ spec: Spec) throws {
-        var resnets: [ResnetBlock2D] = []
-        var attentions: [SpatialSelfAttention] = []
-        for i in 0..<spec.layers {
-            var cin = i == 0 ? spec.prevOutputChannels : spec.outChannels
-            if spec.takesSkips { cin += i == spec.layers - 1 ? spec.inChannels : spec.outChannels }
-            resnets.append(try ResnetBlock2D(store, "\(prefix).resnets.\(i)", in: cin, out: spec.outChannels,
-                                             settings: spec.resnet))
-            if let d = spec.attentionHeadDim {
-                attentions.append(try SpatialSelfAttention(
-                    store, "\(prefix).attentions.\(i)", channels: spec.outChannels, headDim: d,
-                    normGroups: spec.resnet.groups, eps: spec.resnet.eps, rescale: spec.resnet.outputScale))
-            }
-        }
+        // Resnet i sees the previous output (the level below for i = 0) plus, in a UNet, the skip it pops: the
+        // deepest skip of this level's partner down block comes last and has `inChannels`.
+        stack = try ResnetAttentionStack(store, prefix, layers: spec.layers, inChannels: { i in
+            (i == 0 ? spec.prevOutputChannels : spec.outChannels)
+                + (spec.takesSkips ? (i == spec.layers - 1 ? spec.inChannels : spec.outChannels) : 0)
+        }, outChannels: spec.outChannels, attentionHeadDim: spec.attentionHeadDim, settings: spec.resnet)
         switch spec.upsample {
         case nil:
             upsampler = .none
@@ -55,21 +47,18 @@ struct UpBlock2D {
             upsampler = .conv(try Upsample2D(store, "\(prefix).upsamplers.0", channels: spec.outChannels,
                                              outChannels: spec.outChannels))
         }
-        self.resnets = resnets
-        self.attentions = attentions
         takesSkips = spec.takesSkips
     }
 
     /// Number of skip connections the block consumes.
-    var skipCount: Int { takesSkips ? resnets.count : 0 }
+    var skipCount: Int { takesSkips ? stack.count : 0 }
 
     /// Runs the block, popping one skip per resnet from the end of `skips` when the block takes skips.
     func callAsFunction(_ x: Tensor, activatedTemb: Tensor?, skips: inout [Tensor]) -> Tensor {
         var h = x
-        for i in resnets.indices {
+        for i in 0..<stack.count {
             if takesSkips { h = concat([h, skips.removeLast()], axis: 1) }
-            h = resnets[i](h, activatedTemb: activatedTemb)
-            if !attentions.isEmpty { h = attentions[i](h) }
+            h = stack.layer(i, h, activatedTemb: activatedTemb)
         }
         switch upsampler {
         case .none: return h
