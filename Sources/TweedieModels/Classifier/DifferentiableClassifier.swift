@@ -9,7 +9,7 @@ import TweedieCore
 ///     let tape = Tape()
 ///     let params = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, tape.leaf($0.1, requiresGrad: true)) })
 ///     let loss = tape.crossEntropy(try net.logits(tape, parameters: params, images: tape.constant(x)), labels: y)
-public struct DifferentiableClassifier {
+public struct DifferentiableClassifier: NamedParameterList {
     /// The architecture.
     public let config: ClassifierConfig
     /// Every parameter as (checkpoint name, shape), in the order the inference model loads them.
@@ -24,32 +24,12 @@ public struct DifferentiableClassifier {
         parameterShapes = source.parameters.map { ($0.0, $0.1.shape) }
     }
 
-    /// Elements over all parameters.
-    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-
     /// Freshly initialised parameters with PyTorch's module defaults (kaiming-uniform convolutions and head, unit
     /// norm scales), drawn from `seed`, under the checkpoint names.
     public static func initialParameters(config: ClassifierConfig, seed: UInt64) throws -> [(String, Tensor)] {
         let source = InitializingWeightSource(seed: seed)
         _ = try TweedieClassifier(config: config, store: WeightStore(source: source))
         return source.parameters
-    }
-
-    /// Throws `badInput` naming the first parameter `shapes` lacks or holds with the wrong shape, or the first
-    /// name that is not a parameter of this network.
-    public func validate(_ shapes: [String: [Int]], source: String) throws {
-        for (name, shape) in parameterShapes {
-            guard let s = shapes[name] else { throw TweedieError.badInput("\(source): missing parameter '\(name)'") }
-            guard s == shape else {
-                throw TweedieError.badInput("\(source): parameter '\(name)' has shape \(s), expected \(shape)")
-            }
-        }
-        if shapes.count != parameterShapes.count {
-            let known = Set(parameterShapes.map(\.name))
-            if let extra = shapes.keys.sorted().first(where: { !known.contains($0) }) {
-                throw TweedieError.badInput("\(source): unexpected parameter '\(extra)'")
-            }
-        }
     }
 
     /// Class logits [N, numClasses] of `images` [N, C, S, S], recorded on `tape`. `parameters` maps every name in

@@ -9,7 +9,7 @@ import TweedieCore
 ///     let tape = Tape()
 ///     let params = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, tape.leaf($0.1, requiresGrad: true)) })
 ///     let out = try net.forward(tape, parameters: params, sample: tape.constant(x), timesteps: t, classLabels: y)
-public struct DifferentiableDiT {
+public struct DifferentiableDiT: NamedParameterList {
     /// The architecture.
     public let config: DiTConfig
     /// Every parameter as (diffusers name, shape), in the order the inference model loads them.
@@ -38,32 +38,12 @@ public struct DifferentiableDiT {
                                                 interpolationScale: 1)
     }
 
-    /// Elements over all parameters.
-    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-
     /// Fresh parameters under diffusers' names with DiT's adaLN-Zero initialisation (`DiTInitialisation`: the
     /// blocks start as the identity and the output at zero), drawn from `seed`.
     public static func initialParameters(config: DiTConfig, seed: UInt64) throws -> [(String, Tensor)] {
         let source = InitializingWeightSource(seed: seed, rule: DiTInitialisation.rule)
         _ = try DiTTransformer2DModel(config: config, store: WeightStore(source: source))
         return source.parameters
-    }
-
-    /// Throws `badInput` naming the first parameter `shapes` lacks or holds with the wrong shape, and the first
-    /// name that is not a parameter of this network.
-    public func validate(_ shapes: [String: [Int]], source: String) throws {
-        for (name, shape) in parameterShapes {
-            guard let s = shapes[name] else { throw TweedieError.badInput("\(source): missing parameter '\(name)'") }
-            guard s == shape else {
-                throw TweedieError.badInput("\(source): parameter '\(name)' has shape \(s), expected \(shape)")
-            }
-        }
-        if shapes.count != parameterShapes.count {
-            let known = Set(parameterShapes.map(\.name))
-            if let extra = shapes.keys.sorted().first(where: { !known.contains($0) }) {
-                throw TweedieError.badInput("\(source): unexpected parameter '\(extra)'")
-            }
-        }
     }
 
     /// The raw output [N, out_channels, H, W] for `sample` [N, C, H, W] (square, side divisible by the patch) at

@@ -3,7 +3,7 @@ import TweedieCore
 
 /// A denoising network the trainer can differentiate, export and sample from: `DifferentiableUNet2D` or
 /// `DifferentiableDiT`. Parameters travel as (diffusers name, tensor) lists in `parameterShapes` order.
-public protocol DifferentiableDiffusionNetwork {
+public protocol DifferentiableDiffusionNetwork: NamedParameterList {
     /// diffusers' `_class_name` for an exported config.json.
     var className: String { get }
     /// Every parameter as (diffusers name, shape), in the order the inference model loads them.

@@ -9,7 +9,7 @@ import TweedieCore
 ///     let tape = Tape()
 ///     let params = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, tape.leaf($0.1, requiresGrad: true)) })
 ///     let out = try net.forward(tape, parameters: params, sample: tape.constant(x), timesteps: t, classLabels: nil)
-public struct DifferentiableUNet2D {
+public struct DifferentiableUNet2D: NamedParameterList {
     /// The architecture.
     public let config: UNet2DConfig
     /// Every parameter as (diffusers name, shape), in the order the inference model loads them.
@@ -32,32 +32,12 @@ public struct DifferentiableUNet2D {
         plan = UNetPlan(config: config, names: parameterShapes.map(\.name))
     }
 
-    /// Elements over all parameters.
-    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-
     /// Freshly initialised parameters with PyTorch's module defaults (see `InitializingWeightSource`), drawn from
     /// `seed`, under diffusers' names.
     public static func initialParameters(config: UNet2DConfig, seed: UInt64) throws -> [(String, Tensor)] {
         let source = InitializingWeightSource(seed: seed)
         _ = try UNet2DModel(config: config, store: WeightStore(source: source), configPath: "<config>")
         return source.parameters
-    }
-
-    /// Throws `badInput` naming the first parameter `names` lacks or holds with the wrong shape, and the first
-    /// name that is not a parameter of this network.
-    public func validate(_ shapes: [String: [Int]], source: String) throws {
-        for (name, shape) in parameterShapes {
-            guard let s = shapes[name] else { throw TweedieError.badInput("\(source): missing parameter '\(name)'") }
-            guard s == shape else {
-                throw TweedieError.badInput("\(source): parameter '\(name)' has shape \(s), expected \(shape)")
-            }
-        }
-        if shapes.count != parameterShapes.count {
-            let known = Set(parameterShapes.map(\.name))
-            if let extra = shapes.keys.sorted().first(where: { !known.contains($0) }) {
-                throw TweedieError.badInput("\(source): unexpected parameter '\(extra)'")
-            }
-        }
     }
 
     /// The raw network output for `sample` [N, C, H, W] at `timesteps` (one per sample, or one for all) with
