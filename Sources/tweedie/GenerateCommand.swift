@@ -65,7 +65,7 @@ struct GenerateCommand: ParsableCommand {
     var from: String?
     @Flag(help: "No progress output.")
     var quiet = false
-    @Flag(help: "One JSON line per image (path, seed, class) and a summary line on stdout.")
+    @Flag(help: "One JSON line per image (path, seed, class, saturation, clipped_fraction) and a summary line.")
     var json = false
     @Flag(name: .customLong("disable-image-metadata"), help: "Write PNGs without text chunks.")
     var disableImageMetadata = false

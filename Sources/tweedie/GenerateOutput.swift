@@ -33,7 +33,7 @@ struct GenerateWriter {
 
     /// Writes every file of `result` and reports them.
     func write(_ result: GenerationResult, seconds: Double, steps: Int) throws {
-        let (images, clipped) = try PNGImage.images(from: result.images)
+        let (images, clipped) = try PNGImage.imagesWithClipping(from: result.images)
         var lines: [String] = []
         for (i, image) in images.enumerated() {
             let classID = result.classes[i]
@@ -44,10 +44,15 @@ struct GenerateWriter {
                 text = try ImageMetadata.textChunks(recipe, label: label)
             }
             try image.write(to: paths[i], text: text)
-            lines.append(json ? jsonLine(["path": paths[i], "index": settings.startIndex + i,
-                                          "seed": result.seeds[i], "class": classID.map { $0 as Any } ?? NSNull(),
-                                          "label": label.map { $0 as Any } ?? NSNull()])
-                              : describe(i, result: result, label: label))
+            if json {
+                lines.append(jsonLine(["path": paths[i], "index": settings.startIndex + i, "seed": result.seeds[i],
+                                       "class": classID.map { $0 as Any } ?? NSNull(),
+                                       "label": label.map { $0 as Any } ?? NSNull(),
+                                       "saturation": rounded(try ImageMetrics.meanSaturation([image]), places: 6),
+                                       "clipped_fraction": rounded(clipped[i], places: 6)]))
+            } else {
+                lines.append(describe(i, result: result, label: label))
+            }
         }
         if let g = grid { try PNGImage.grid(images).write(to: g) }
         if let t = tensor { try SafeTensorsWriter.write([(LatentsFile.tensorName, result.samples)], to: t) }
@@ -57,7 +62,9 @@ struct GenerateWriter {
                 "images": images.count, "seconds": rounded(seconds), "seconds_per_step": rounded(perStep),
                 "steps": steps, "sampler": settings.sampler, "schedule": settings.schedule,
                 "guidance": settings.guidance, "seed": settings.seed, "rng": settings.rng,
-                "model": pipeline.source.name, "clipped_fraction": rounded(clipped),
+                "model": pipeline.source.name,
+                "clipped_fraction": rounded(clipped.reduce(0, +) / Double(clipped.count), places: 6),
+                "saturation": rounded(try ImageMetrics.meanSaturation(images), places: 6),
             ]
             if let g = grid { summary["grid"] = g }
             if let t = tensor { summary["tensor"] = t }
@@ -75,7 +82,10 @@ struct GenerateWriter {
         return line
     }
 
-    private func rounded(_ v: Double) -> Double { (v * 1e4).rounded() / 1e4 }
+    private func rounded(_ v: Double, places: Int = 4) -> Double {
+        let scale = pow(10, Double(places))
+        return (v * scale).rounded() / scale
+    }
 
     /// One line of JSON with sorted keys.
     private func jsonLine(_ object: [String: Any]) -> String {

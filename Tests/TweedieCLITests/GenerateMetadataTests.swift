@@ -120,6 +120,36 @@ final class GenerateMetadataTests: XCTestCase {
                        try PNGImage.read(path: dir.appendingPathComponent("again.png").path).image)
     }
 
+    /// Each JSON line's saturation is that of the PNG written, its clipped_fraction the share of the image's
+    /// final-tensor values outside [-1, 1]; the summary holds their means.
+    func testJSONLinesCarrySaturationAndClippedFraction() throws {
+        let dir = try GenerateTesting.tempDir(self)
+        // A random-weight model at a high scale overshoots [-1, 1] in some pixels of some images.
+        let r = try run(["-m", model, "-b", "3", "--steps", "3", "--cfg-scale", "8", "--seed", "5", "--json",
+                         "-o", "s_%d.png", "--save-tensor", "s.safetensors"], in: dir)
+        let objects = try r.lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(objects.count, 4)
+        let samples = try GenerateTesting.tensor(dir.appendingPathComponent("s.safetensors").path)
+        var saturations: [Double] = [], fractions: [Double] = []
+        for (i, object) in objects.prefix(3).enumerated() {
+            let png = try PNGImage.read(path: dir.appendingPathComponent("s_\(i).png").path).image
+            let saturation = try XCTUnwrap(object["saturation"] as? Double)
+            XCTAssertEqual(saturation, try ImageMetrics.meanSaturation([png]), accuracy: 1e-6)
+            let values = GenerateTesting.item(samples, i).data
+            let outside = values.filter { !($0 >= -1 && $0 <= 1) }.count
+            let fraction = try XCTUnwrap(object["clipped_fraction"] as? Double)
+            XCTAssertEqual(fraction, Double(outside) / Double(values.count), accuracy: 1e-6)
+            saturations.append(saturation)
+            fractions.append(fraction)
+        }
+        XCTAssertGreaterThan(fractions.max()!, 0, "the test needs an image with clipped values")
+        XCTAssertGreaterThan(saturations.max()!, 0)
+        let summary = try XCTUnwrap(objects[3]["summary"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(summary["saturation"] as? Double), saturations.reduce(0, +) / 3, accuracy: 1e-5)
+        XCTAssertEqual(try XCTUnwrap(summary["clipped_fraction"] as? Double), fractions.reduce(0, +) / 3,
+                       accuracy: 1e-5)
+    }
+
     func testDisableImageMetadata() throws {
         let dir = try GenerateTesting.tempDir(self)
         try run(["-m", model, "--steps", "2", "--seed", "1", "--disable-image-metadata", "-o", "bare.png"], in: dir)

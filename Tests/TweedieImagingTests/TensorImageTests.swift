@@ -24,6 +24,12 @@ final class TensorImageTests: XCTestCase {
         XCTAssertEqual(images[0].pixels, [0, 128, 255, 255, 64, 0])
         XCTAssertEqual(images[1].pixels, [0, 102, 204, 51, 153, 255])
         XCTAssertEqual(clipped, 3.0 / 12.0, accuracy: 1e-12)
+        // Per image: 1.2 and -0.1 in image 0, the NaN in image 1, each out of C x H x W = 6 values.
+        let (same, each) = try PNGImage.imagesWithClipping(from: Tensor(shape: [2, 3, 1, 2], data: data),
+                                                           range: .zeroToOne)
+        XCTAssertEqual(same, images)
+        XCTAssertEqual(each, [2.0 / 6.0, 1.0 / 6.0])
+        Support.assertBadInput("[3, 2, 2]") { _ = try PNGImage.imagesWithClipping(from: Tensor(shape: [3, 2, 2])) }
     }
 
     func testImageToTensorAndBackIsExact() throws {

@@ -10,6 +10,21 @@ extension PNGImage {
     /// before clamping, a cheap divergence signal for samplers.
     public static func images(from tensor: Tensor, range: PixelRange = .minusOneToOne) throws
         -> (images: [PNGImage], clippedFraction: Double) {
+        let (images, clipped) = try quantise(tensor, range: range)
+        return (images, tensor.count == 0 ? 0 : Double(clipped.reduce(0, +)) / Double(tensor.count))
+    }
+
+    /// `images(from:range:)` with each image's own clipped fraction: the share of its C x H x W values that
+    /// fell outside the range (or were NaN) before clamping.
+    public static func imagesWithClipping(from tensor: Tensor, range: PixelRange = .minusOneToOne) throws
+        -> (images: [PNGImage], clippedFractions: [Double]) {
+        let (images, clipped) = try quantise(tensor, range: range)
+        let size = Double(tensor.shape[1] * tensor.shape[2] * tensor.shape[3])
+        return (images, clipped.map { Double($0) / size })
+    }
+
+    /// The images and the number of clipped values of each.
+    private static func quantise(_ tensor: Tensor, range: PixelRange) throws -> ([PNGImage], [Int]) {
         guard tensor.rank == 4, (1...4).contains(tensor.shape[1]), tensor.shape[2] > 0, tensor.shape[3] > 0 else {
             throw TweedieError.badInput(
                 "image tensor: shape \(tensor.shape) is not [N, C, H, W] with 1-4 channels and a non-empty plane")
@@ -45,8 +60,7 @@ extension PNGImage {
         let images = (0..<n).map {
             PNGImage(width: w, height: h, channels: c, pixels: Array(bytes[$0 * size..<($0 + 1) * size]))
         }
-        let total = clipped.reduce(0, +)
-        return (images, tensor.count == 0 ? 0 : Double(total) / Double(tensor.count))
+        return (images, clipped)
     }
 
     /// Stacks same-sized images into a [N, C, H, W] tensor: `x = byte / 255` for `.zeroToOne`, and
