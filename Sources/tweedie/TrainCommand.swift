@@ -53,6 +53,10 @@ struct TrainCommand: ParsableCommand {
     var stopAfter: Int?
     @Flag(help: "Do not train: draw OUT/loss.png from OUT/loss.csv and print the newest checkpoint's progress.")
     var summary = false
+    @Flag(help: ArgumentHelp("Progress to stderr; at the end print one JSON object of this session's step times "
+            + "(median_ms, compute_median_ms, cpu_median_ms, samples_per_s, peak_rss_mb, phase medians, per-step times_ms, "
+            + "cpu_ms and phase_ms)."))
+    var json = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -93,8 +97,19 @@ struct TrainCommand: ParsableCommand {
         try r.validate()
         let dataset = try TrainingData.named(r.data)
         let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume)
+        if json { trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
         try trainer.run(stopAfter: stopAfter)
         trainer.log(String(format: "done: step %d, peak RSS %.1f MB", trainer.state.step, PeakMemory.megabytes))
+        if json {
+            let report = StepTimingReport(timings: trainer.stepTimings, batch: r.batch, fields: [
+                ("peak_rss_mb", String(format: "%.1f", PeakMemory.megabytes)),
+                ("step", String(trainer.state.step)),
+                ("threads", String(Runtime.threads)),
+                ("parameters", String(trainer.network.parameterCount)),
+                ("gradient_checkpointing", String(r.gradientCheckpointing)),
+            ])
+            print(report.json)
+        }
     }
 
     /// Step, wall time and loss of the run in OUT, for model cards.

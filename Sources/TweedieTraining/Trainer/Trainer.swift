@@ -40,6 +40,10 @@ public final class Trainer {
     private let schedule: LearningRateSchedule
     private let scheduler: SchedulerConfig
     private let classes: Int?
+    /// Phase times of the latest `step()`.
+    public private(set) var lastStepTiming = StepTiming()
+    /// Phase times of every step the latest `run` took, in order (checkpoint and sample writing excluded).
+    public private(set) var stepTimings: [StepTiming] = []
 
     /// Sets up a run; with `resume` it continues from the newest checkpoint in `out/checkpoints` (whose recipe
     /// must describe the same network and data), else starts from PyTorch-default initial weights.
@@ -106,12 +110,15 @@ public final class Trainer {
     /// EMA weights by diffusers name.
     public var emaWeights: [(String, Tensor)] { Array(zip(names, ema.weights)) }
 
-    /// One optimiser step on the next batch; returns (loss, gradient norm before clipping).
+    /// One optimiser step on the next batch; returns (loss, gradient norm before clipping). Its phase times are
+    /// left in `lastStepTiming`.
     @discardableResult
     public func step() throws -> (loss: Float, gradNorm: Float) {
+        let t0 = StepTiming.now(), cpu0 = StepTiming.cpuNow()
         let indices = order.next(recipe.batch)
         let data = dataset.batch(indices)
         let batch = try objective.batch(images: data.images, labels: data.labels, step: state.step)
+        let t1 = StepTiming.now()
         let tape = Tape()
         let leaves = state.parameters.map { tape.leaf($0, requiresGrad: true) }
         let table = Dictionary(uniqueKeysWithValues: zip(names, leaves))
@@ -128,7 +135,9 @@ public final class Trainer {
                                            timesteps: batch.timesteps.map { Int($0) })
             loss = tape.add(tape.mseLoss(parts[0], tape.constant(batch.target)), bound)
         }
+        let t2 = StepTiming.now()
         var grads = tape.gradients(of: loss, wrt: leaves)
+        let t3 = StepTiming.now()
         let norm = recipe.gradClip > 0 ? clipGradientNorm(&grads, maxNorm: recipe.gradClip)
                                        : clipGradientNorm(&grads, maxNorm: .infinity)
         optimizer.learningRate = schedule.rate(at: state.step)
@@ -136,6 +145,8 @@ public final class Trainer {
         ema.update(state.parameters)
         state.step += 1
         state.dataPosition = order.position
+        lastStepTiming = StepTiming(data: t1 - t0, forward: t2 - t1, backward: t3 - t2, optimizer: StepTiming.now() - t3,
+                                    cpu: StepTiming.cpuNow() - cpu0)
         return (loss.value.data[0], norm)
     }
 
@@ -164,8 +175,10 @@ public final class Trainer {
         let baseElapsed = state.elapsedSeconds
         let start = Date()
         var windowStart = Date(), windowLoss: Double = 0, windowSteps = 0
+        stepTimings = []
         while state.step < end {
             let (loss, norm) = try step()
+            stepTimings.append(lastStepTiming)
             windowLoss += Double(loss)
             windowSteps += 1
             let elapsed = baseElapsed + Date().timeIntervalSince(start)
