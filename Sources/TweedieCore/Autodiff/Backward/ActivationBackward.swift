@@ -9,10 +9,12 @@ func elementwiseBackward(_ dy: Tensor, _ x: Tensor, _ derivative: (Float) -> Flo
     zipElements(dy, x, "activation backward") { d, v in d * derivative(v) }
 }
 
-/// Gradient of `silu(x)`: with s = sigmoid(x), d/dx x·s = s·(1 + x·(1 − s)).
+/// Gradient of `silu(x)`: with s = sigmoid(x), d/dx x·s = s·(1 + x·(1 − s)). Unlike the other derivatives it uses
+/// the forward's `expApprox`: the whole loop is inlined here, so it vectorises, where a libm call per element kept
+/// it scalar (~6% of a U-Net training step).
 public func siluBackward(gradOutput dy: Tensor, input x: Tensor) -> Tensor {
     elementwiseBackward(dy, x) { v in
-        let s = 1 / (1 + expf(-v))
+        let s = 1 / (1 + expApprox(-v))
         return s * (1 + v * (1 - s))
     }
 }
