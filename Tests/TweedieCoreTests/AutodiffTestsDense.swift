@@ -72,4 +72,33 @@ final class AutodiffDenseTests: XCTestCase {
         XCTAssertEqual(Double(r.bias!.data[1]), dy.data[(ho * wo)..<(2 * ho * wo)].reduce(0.0) { $0 + Double($1) },
                        accuracy: 1e-5)
     }
+
+    /// With several threads the samples are split into groups with their own weight-gradient sums: every thread
+    /// count (more or fewer groups than samples, uneven groups) gives the single-threaded gradients.
+    func testConvBackwardSameForEveryThreadCount() {
+        let saved = Runtime.threads
+        defer { Runtime.threads = saved }
+        let cases: [(x: [Int], w: [Int], stride: Int, padding: Int)] = [
+            ([5, 6, 9, 10], [4, 6, 3, 3], 1, 1), ([5, 3, 9, 8], [4, 3, 3, 3], 2, 1), ([5, 6, 4, 4], [3, 6, 1, 1], 1, 0)]
+        for (k, c) in cases.enumerated() {
+            let x = gradientTestTensor(c.x, seed: UInt64(30 + 3 * k)), w = gradientTestTensor(c.w, seed: UInt64(31 + 3 * k))
+            let y = conv2d(x, weight: w, bias: nil, stride: c.stride, padding: c.padding)
+            let dy = gradientTestTensor(y.shape, seed: UInt64(32 + 3 * k))
+            Runtime.threads = 1
+            let want = conv2dBackward(gradOutput: dy, input: x, weight: w, stride: c.stride, padding: c.padding)
+            for threads in [2, 3, 8] {
+                Runtime.threads = threads
+                let got = conv2dBackward(gradOutput: dy, input: x, weight: w, stride: c.stride, padding: c.padding)
+                let tag = "case \(k), \(threads) threads"
+                XCTAssertLessThanOrEqual(got.input!.maxAbsDifference(want.input!), 1e-6 * want.input!.maxAbs, tag)
+                XCTAssertLessThanOrEqual(got.weight!.maxAbsDifference(want.weight!), 1e-5 * want.weight!.maxAbs, tag)
+                XCTAssertLessThanOrEqual(got.bias!.maxAbsDifference(want.bias!), 1e-5 * want.bias!.maxAbs, tag)
+                // Only the weight gradient: the input operand alone is kept, and no input gradient is formed.
+                let wOnly = conv2dBackward(gradOutput: dy, input: x, weight: w, stride: c.stride, padding: c.padding,
+                                           needInput: false)
+                XCTAssertNil(wOnly.input)
+                XCTAssertLessThanOrEqual(wOnly.weight!.maxAbsDifference(want.weight!), 1e-5 * want.weight!.maxAbs, tag)
+            }
+        }
+    }
 }

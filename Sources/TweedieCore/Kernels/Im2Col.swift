@@ -79,9 +79,10 @@ struct Im2Col {
     }
 
     /// dx[C, H, W] = fold(col): every entry of the [C·kh·kw, Ho·Wo] matrix is added back to the pixel it was
-    /// read from; `dx` is overwritten. Threaded over channels, whose planes are disjoint, when it pays.
-    func fold(_ col: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-        forEachChannel(parallel: rows * cols >= 1 << 14) { ci in foldChannel(ci, col, dx) }
+    /// read from; `dx` is overwritten. Threaded over channels, whose planes are disjoint, when it pays and
+    /// `parallel` allows (callers already on a worker pass false).
+    func fold(_ col: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, parallel: Bool = true) {
+        forEachChannel(parallel: parallel && rows * cols >= 1 << 14) { ci in foldChannel(ci, col, dx) }
     }
 
     /// Runs `body` for every input channel, across threads or serially.

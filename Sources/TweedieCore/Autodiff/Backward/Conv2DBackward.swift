@@ -28,36 +28,46 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
     let inPlane = g.channels * g.height * g.width, outPlane = outC * g.cols
     var gx: Tensor? = needInput ? Tensor(shape: inputShape) : nil
     var gw: Tensor? = needWeight ? Tensor(shape: weightShape) : nil
-    var col = [Float](repeating: 0, count: pointwise || (!needInput && !needWeight) ? 0 : g.rows * g.cols)
+    let colSize = pointwise || (!needInput && !needWeight) ? 0 : g.rows * g.cols
+    // Like the forward: with several threads, contiguous groups of samples go to workers whose GEMMs run
+    // single-threaded (per-sample GEMMs are too small to split well), each group summing its own dW; the
+    // partial dWs are then added in group order. One group (one thread or one sample) threads inside instead.
+    let groups = max(1, min(n, Runtime.threads))
+    let weightCount = weightShape.reduce(1, *)
+    var partials = [Float](repeating: 0, count: needWeight ? (groups - 1) * weightCount : 0)
     dy.withUnsafeBufferPointer { pdy in
         withOptionalPointer(x) { px in
             withOptionalPointer(w) { pw in
-                col.withUnsafeMutableBufferPointer { pcol in
-                    for s in 0..<n {
-                        let dyS = pdy.baseAddress! + s * outPlane
-                        if let px {
-                            let xS = px + s * inPlane
-                            let patches: UnsafePointer<Float>
-                            if pointwise { patches = xS } else {
-                                g.unfold(xS, into: pcol.baseAddress!)
-                                patches = UnsafePointer(pcol.baseAddress!)
-                            }
-                            gw!.withUnsafeMutableBufferPointer { pgw in
-                                sgemm(transB: true, m: outC, n: g.rows, k: g.cols, a: dyS, b: patches,
-                                      beta: s == 0 ? 0 : 1, c: pgw.baseAddress!)
-                            }
-                        }
-                        if let pw {
-                            gx!.withUnsafeMutableBufferPointer { pgx in
-                                let dxS = pgx.baseAddress! + s * inPlane
-                                if pointwise {
-                                    sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS,
-                                          c: dxS)
-                                } else {
-                                    sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS,
-                                          c: pcol.baseAddress!)
-                                    g.fold(pcol.baseAddress!, into: dxS)
+                withOptionalMutablePointer(&gx) { pgx in
+                    withOptionalMutablePointer(&gw) { pgw in
+                        partials.withUnsafeMutableBufferPointer { ppart in
+                            forEachTask(groups, scratch: colSize) { group, col in
+                                let dW = pgw.map { group == 0 ? $0 : ppart.baseAddress! + (group - 1) * weightCount }
+                                for s in (group * n / groups)..<((group + 1) * n / groups) {
+                                    let dyS = pdy.baseAddress! + s * outPlane
+                                    if let px, let dW {
+                                        let xS = px + s * inPlane
+                                        let patches: UnsafePointer<Float>
+                                        if pointwise { patches = xS } else {
+                                            g.unfold(xS, into: col, parallel: groups == 1)
+                                            patches = UnsafePointer(col)
+                                        }
+                                        sgemm(transB: true, m: outC, n: g.rows, k: g.cols, a: dyS, b: patches,
+                                              beta: s == group * n / groups ? 0 : 1, c: dW)
+                                    }
+                                    if let pw, let pgx {
+                                        let dxS = pgx + s * inPlane
+                                        if pointwise {
+                                            sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS, c: dxS)
+                                        } else {
+                                            sgemm(transA: true, m: g.rows, n: g.cols, k: outC, a: pw, b: dyS, c: col)
+                                            g.fold(col, into: dxS, parallel: groups == 1)
+                                        }
+                                    }
                                 }
+                            }
+                            if let pgw {
+                                for k in 1..<groups { addInPlace(pgw, ppart.baseAddress! + (k - 1) * weightCount, weightCount) }
                             }
                         }
                     }
@@ -78,4 +88,12 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
         }
     }
     return (gx, gw, gb)
+}
+
+/// Calls `body` with the mutable element pointer of an optional tensor (nil where it is absent).
+private func withOptionalMutablePointer<R>(_ t: inout Tensor?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+    guard var tensor = t else { return body(nil) }
+    t = nil  // the only reference, so the write below does not copy
+    defer { t = tensor }
+    return tensor.withUnsafeMutableBufferPointer { body($0.baseAddress) }
 }
