@@ -101,4 +101,25 @@ final class AutodiffDenseTests: XCTestCase {
             }
         }
     }
+
+    /// Adjoint identities ⟨conv(x, w), dY⟩ = ⟨x, dx⟩ = ⟨w, dW⟩ (a convolution is linear in each operand) over the
+    /// geometries of both input-gradient routes: stride 1 (a convolution with the flipped kernel, any padding up
+    /// to k − 1, rectangular kernels) and strided or wider-padded ones (col2im).
+    func testConvBackwardIsTheAdjoint() {
+        let cases: [(x: [Int], w: [Int], stride: Int, padding: Int)] = [
+            ([3, 4, 7, 6], [5, 4, 3, 3], 1, 0), ([3, 4, 7, 6], [5, 4, 3, 3], 1, 2), ([2, 3, 8, 9], [4, 3, 5, 5], 1, 1),
+            ([2, 3, 6, 6], [2, 3, 2, 2], 1, 0), ([2, 3, 7, 8], [4, 3, 3, 2], 1, 1), ([2, 3, 9, 8], [4, 3, 3, 3], 2, 1),
+            ([2, 2, 5, 5], [3, 2, 3, 3], 1, 3)]
+        func dot(_ a: Tensor, _ b: Tensor) -> Double { zip(a.data, b.data).reduce(0.0) { $0 + Double($1.0 * $1.1) } }
+        for (k, c) in cases.enumerated() {
+            let x = gradientTestTensor(c.x, seed: UInt64(50 + 3 * k)), w = gradientTestTensor(c.w, seed: UInt64(51 + 3 * k))
+            let y = conv2d(x, weight: w, bias: nil, stride: c.stride, padding: c.padding)
+            let dy = gradientTestTensor(y.shape, seed: UInt64(52 + 3 * k))
+            let r = conv2dBackward(gradOutput: dy, input: x, weight: w, stride: c.stride, padding: c.padding)
+            let reference = dot(y, dy)
+            XCTAssertEqual(r.input!.shape, c.x)
+            XCTAssertEqual(dot(x, r.input!), reference, accuracy: 1e-5 * max(1, abs(reference)), "case \(k) dx")
+            XCTAssertEqual(dot(w, r.weight!), reference, accuracy: 1e-5 * max(1, abs(reference)), "case \(k) dW")
+        }
+    }
 }

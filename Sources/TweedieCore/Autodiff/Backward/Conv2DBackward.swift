@@ -1,5 +1,6 @@
 /// Gradients of `conv2d(x, weight:, bias:, stride:, padding:)` given dL/dy, per sample through the patch matrix:
-/// dW = Σ_n dY_n · im2col(x_n)ᵀ, dx_n = col2im(Wᵀ · dY_n), db = Σ_{n,h,w} dY. Only requested gradients are computed.
+/// dW = Σ_n dY_n · im2col(x_n)ᵀ, dx_n = col2im(Wᵀ · dY_n) (for stride 1: dY convolved with the flipped kernel),
+/// db = Σ_{n,h,w} dY. Only requested gradients are computed.
 /// `x` [N, I, H, W], `weight` [O, I, kh, kw], `gradOutput` [N, O, Ho, Wo].
 public func conv2dBackward(gradOutput dy: Tensor, input x: Tensor, weight w: Tensor, stride: Int = 1,
                            padding: Int = 0, needInput: Bool = true, needWeight: Bool = true,
@@ -26,9 +27,17 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
     // A 1×1, stride-1, unpadded convolution is a plain GEMM: the patch matrix is the input itself.
     let pointwise = g.kh == 1 && g.kw == 1 && stride == 1 && padding == 0
     let inPlane = g.channels * g.height * g.width, outPlane = outC * g.cols
-    var gx: Tensor? = needInput ? Tensor(shape: inputShape) : nil
+    // A stride-1 convolution's input gradient is itself a convolution: dY correlated with the kernel flipped in
+    // space and transposed in channels, padded by k − 1 − p. That runs on the forward kernel (an im2col copy of
+    // dY and a GEMM shaped like the forward's) instead of Wᵀ·dY into a kh·kw times larger patch matrix plus its
+    // col2im, which took over half of a U-Net's backward pass.
+    let asConvolution = needInput && !pointwise && stride == 1 && g.kh == g.kw && padding <= g.kh - 1
+    let convolved = asConvolution ? conv2d(dy, weight: flippedTransposed(w!), bias: nil, padding: g.kh - 1 - padding)
+                                  : nil
+    let w = asConvolution ? nil : w
+    var gx: Tensor? = w == nil ? nil : Tensor(shape: inputShape)
     var gw: Tensor? = needWeight ? Tensor(shape: weightShape) : nil
-    let colSize = pointwise || (!needInput && !needWeight) ? 0 : g.rows * g.cols
+    let colSize = pointwise || (w == nil && !needWeight) ? 0 : g.rows * g.cols
     // Like the forward: with several threads, contiguous groups of samples go to workers whose GEMMs run
     // single-threaded (per-sample GEMMs are too small to split well), each group summing its own dW; the
     // partial dWs are then added in group order. One group (one thread or one sample) threads inside instead.
@@ -87,7 +96,19 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
             }
         }
     }
-    return (gx, gw, gb)
+    return (convolved ?? gx, gw, gb)
+}
+
+/// The kernel of a convolution's input gradient: [O, I, kh, kw] → [I, O, kh, kw], each tap rotated by 180°.
+private func flippedTransposed(_ w: Tensor) -> Tensor {
+    let (o, i, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    return Tensor(shape: [i, o, kh, kw]) { dst in
+        w.withUnsafeBufferPointer { src in
+            for a in 0..<o { for b in 0..<i { for y in 0..<kh { for x in 0..<kw {
+                dst[((b * o + a) * kh + kh - 1 - y) * kw + kw - 1 - x] = src[((a * i + b) * kh + y) * kw + x]
+            } } } }
+        }
+    }
 }
 
 /// Calls `body` with the mutable element pointer of an optional tensor (nil where it is absent).
