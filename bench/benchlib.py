@@ -98,3 +98,12 @@ def report(engine, args, times, **extra):
     }
     out.update(extra)
     print(json.dumps(out))
+
+
+def load_result(path):
+    """One engine's JSON result file, or an error record naming the file (the report shows it, never crashes)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        return {"status": "error", "reason": f"{os.path.basename(path)}: {e}"}

@@ -10,15 +10,9 @@ import json
 import os
 import statistics
 
+from benchlib import load_result
+
 ENGINES = ("tweedie", "pytorch", "ort")
-
-
-def load(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        return {"status": "error", "reason": f"{os.path.basename(path)}: {e}"}
 
 
 def pooled(runs):
@@ -54,13 +48,13 @@ def main():
     ap.add_argument("raw", help="folder of <model>-b<batch>-<engine>-r<round>.json files plus sgemm.json/meta.json")
     args = ap.parse_args()
 
-    meta = load(os.path.join(args.raw, "meta.json"))
-    sg = load(os.path.join(args.raw, "sgemm-tweedie.json"))
-    ref = load(os.path.join(args.raw, "sgemm-ref.json"))
+    meta = load_result(os.path.join(args.raw, "meta.json"))
+    sg = load_result(os.path.join(args.raw, "sgemm-tweedie.json"))
+    ref = load_result(os.path.join(args.raw, "sgemm-ref.json"))
     cells = {}
     for path in sorted(glob.glob(os.path.join(args.raw, "cell~*.json"))):
         _, model, batch, engine, _ = os.path.basename(path)[:-5].split("~")
-        cells.setdefault((model, int(batch)), {e: [] for e in ENGINES})[engine].append(load(path))
+        cells.setdefault((model, int(batch)), {e: [] for e in ENGINES})[engine].append(load_result(path))
 
     core = sg.get("openblas_core") or meta.get("openblas_core", "?")
     cpu = sg.get("cpu_model") or meta.get("cpu_model", "?")

@@ -12,16 +12,10 @@ import json
 import os
 import statistics
 
+from benchlib import load_result
+
 ENGINES = ("tweedie", "pytorch")
 PHASES = ("data", "forward", "backward", "optimizer")
-
-
-def load(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        return {"status": "error", "reason": f"{os.path.basename(path)}: {e}"}
 
 
 def pooled(runs, drop):
@@ -59,12 +53,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("raw", help="folder of cell~<threads>~<gc>~<engine>~r<round>.json files plus meta.json")
     args = ap.parse_args()
-    meta = load(os.path.join(args.raw, "meta.json"))
+    meta = load_result(os.path.join(args.raw, "meta.json"))
     warmup = meta.get("warmup", 0)
     cells = {}
     for path in sorted(glob.glob(os.path.join(args.raw, "cell~*.json"))):
         _, threads, gc, engine, _ = os.path.basename(path)[:-5].split("~")
-        cells.setdefault((int(threads), int(gc)), {e: [] for e in ENGINES})[engine].append(load(path))
+        cells.setdefault((int(threads), int(gc)), {e: [] for e in ENGINES})[engine].append(load_result(path))
 
     lines = [f"Training step, recipe `{os.path.relpath(meta.get('recipe', '?'))}`, CPU {meta.get('cpu_model', '?')}, "
              f"{meta.get('date', '?')}", ""]

@@ -7,66 +7,27 @@ import TweedieModels
 /// (Fixtures/dit_grad, written by scripts/make_grad_fixtures.py; learned sigma, loss = Σ model(x, t, y) ⊙ R over
 /// all output channels, every parameter's gradient stored).
 final class DiTGradientTests: XCTestCase {
-    private struct Run {
-        let loss: Float
-        let gradSample: Tensor
-        let gradParams: [String: Tensor]
-    }
-
-    private func run(checkpointing: Bool) throws -> (Run, SafeTensorsFile) {
+    private func run(checkpointing: Bool) throws -> GradientFixtureRun {
         let folder = TrainingFixtures.own("dit_grad")
-        let io = try SafeTensorsFile(path: folder + "/io.safetensors")
         let net = try DifferentiableDiT(config: TrainingFixtures.ditConfig(folder), checkpointing: checkpointing)
-        let tape = Tape()
-        let leaves = try TrainingFixtures.weights(folder).map { ($0.0, tape.leaf($0.1, requiresGrad: true)) }
-        let x = tape.leaf(try io.tensor("sample"), requiresGrad: true)
-        let out = try net.forward(tape, parameters: Dictionary(uniqueKeysWithValues: leaves), sample: x,
-                                  timesteps: try io.tensor("timestep").data,
-                                  classLabels: try io.int64s("class_labels").map { Int($0) })
-        XCTAssertEqual(out.shape, [2, 6, 8, 8], "learned sigma: 2 x in channels")
-        let loss = tape.sum(tape.mul(out, tape.constant(try io.tensor("cotangent"))))
-        let grads = tape.gradients(of: loss, wrt: [x] + leaves.map(\.1))
-        let byName = Dictionary(uniqueKeysWithValues: zip(leaves.map(\.0), grads.dropFirst()))
-        return (Run(loss: loss.value.data[0], gradSample: grads[0], gradParams: byName), io)
+        return try GradientFixtureRun(net, folder: folder)
     }
 
     func testGradientsMatchPyTorchAutograd() throws {
-        let (r, io) = try run(checkpointing: false)
-        XCTAssertEqual(r.loss, try io.tensor("loss").data[0], accuracy: 1e-4 * abs(r.loss))
-        let inputError = relativeError(r.gradSample, try io.tensor("grad_sample"))
+        let r = try run(checkpointing: false)
+        XCTAssertEqual(r.outputShape, [2, 6, 8, 8], "learned sigma: 2 x in channels")
+        XCTAssertEqual(r.loss, try r.io.tensor("loss").data[0], accuracy: 1e-4 * abs(r.loss))
+        let inputError = relativeError(r.gradSample, try r.io.tensor("grad_sample"))
         XCTAssertLessThanOrEqual(inputError, 1e-3, "d loss / d sample")
-        let checked = io.names.filter { $0.hasPrefix("grad/") }
-        XCTAssertEqual(checked.count, r.gradParams.count, "every parameter has a reference gradient")
-        var worst: Float = 0, worstName = ""
-        for key in checked {
-            let name = String(key.dropFirst(5))
-            let g = try XCTUnwrap(r.gradParams[name], name)
-            if name.hasSuffix("to_k.bias") {
-                // Softmax ignores a shift shared by all keys: this gradient is exactly zero and both sides hold
-                // only rounding noise, so it is checked to be negligible against the query bias's gradient.
-                let scale = try XCTUnwrap(r.gradParams[name.replacingOccurrences(of: "to_k", with: "to_q")]).maxAbs
-                XCTAssertLessThanOrEqual(g.maxAbs, 1e-5 * scale, name)
-                continue
-            }
-            let err = relativeError(g, try io.tensor(key))
-            XCTAssertLessThanOrEqual(err, 1e-3, name)
-            if err > worst { (worst, worstName) = (err, name) }
-        }
-        print("dit_grad: relative gradient error vs PyTorch: input \(inputError), worst parameter \(worst) "
-              + "(\(worstName)) over \(checked.count) tensors")
+        let params = try r.assertParameterGradients()
+        XCTAssertEqual(params.checked, r.gradParams.count, "every parameter has a reference gradient")
+        print("dit_grad: relative gradient error vs PyTorch: input \(inputError), worst parameter \(params.worst) "
+              + "(\(params.name)) over \(params.checked) tensors")
     }
 
     /// Per-block checkpointing recomputes the same kernels on the same values and continues each input's running
     /// gradient sum, so loss and every gradient are bitwise those of the recorded tape.
     func testCheckpointingGivesTheSameGradients() throws {
-        let (plain, _) = try run(checkpointing: false)
-        let (recomputed, _) = try run(checkpointing: true)
-        XCTAssertEqual(plain.loss, recomputed.loss)
-        XCTAssertEqual(plain.gradSample, recomputed.gradSample, "input gradient")
-        XCTAssertEqual(Set(plain.gradParams.keys), Set(recomputed.gradParams.keys))
-        for (name, g) in plain.gradParams {
-            XCTAssertEqual(recomputed.gradParams[name], g, "\(name): max |difference| "
-                           + "\(recomputed.gradParams[name].map { $0.maxAbsDifference(g) } ?? .infinity)")
-        }
+        try run(checkpointing: false).assertBitwiseEqual(try run(checkpointing: true))
     }
 }
