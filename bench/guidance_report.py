@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Table and comparison grid of bench/guidance from its work folder.
+"""Stored result, table and comparison grid of bench/guidance from its work folder.
 
 Reads raw/<cell>.jsonl (`tweedie generate --json`: per-image saturation, clipped_fraction, class) and
 raw/classify.json (`tweedie classify --json`: predicted label per image); every number comes from Tweedie, this
-script only joins and formats them. Cells are <method>_w<w>; `all_w1` stands for every method at w = 1.
+script only joins them into bench/results/<name>.json (per cell and per image) and prints the table with
+claims.render_guidance, the renderer scripts/check-claims checks the README with. Cells are <method>_w<w>;
+`all_w1` stands for every method at w = 1.
 """
 import argparse
 import json
 import math
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import claims  # noqa: E402
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -29,35 +34,26 @@ def load_cell(work, name, predicted):
     sat = [i["saturation"] for i in images]
     mean = sum(sat) / n
     sd = math.sqrt(sum((s - mean) ** 2 for s in sat) / (n - 1)) if n > 1 else 0.0
-    correct = sum(predicted[os.path.realpath(i["path"])] == i["class"] for i in images)
+    per_image = [{"index": i["index"], "seed": i["seed"], "class": i["class"], "saturation": i["saturation"],
+                  "clipped_fraction": i["clipped_fraction"], "predicted": predicted[os.path.realpath(i["path"])]}
+                 for i in images]
     return {
         "n": n, "saturation": mean, "saturation_se": sd / math.sqrt(n),
         "clipped": sum(i["clipped_fraction"] for i in images) / n,
-        "correct": correct, "seconds_per_image": summary["seconds"] / n,
+        "correct": sum(i["predicted"] == i["class"] for i in per_image),
+        "seconds": summary["seconds"], "images": per_image,
         "paths": [i["path"] for i in images],
     }
 
 
-def table(work, scales, predicted, settings, seconds):
-    rows = ["| w | method | saturation | clipped | judge accuracy | s / image |", "|---:|---|---:|---:|---:|---:|"]
+def cells_of(work, scales, predicted):
     cells = {}
     for w in scales:
-        for method, title in METHODS:
+        for method, _ in METHODS:
             name = cell_name(method, w)
-            if name not in cells:
+            if name not in cells and os.path.exists(os.path.join(work, "raw", name + ".jsonl")):
                 cells[name] = load_cell(work, name, predicted)
-            elif name.startswith("all_"):
-                continue
-            c = cells[name]
-            label = "all (conditional only)" if name.startswith("all_") else title
-            rows.append(f"| {w} | {label} | {c['saturation']:.3f} ± {c['saturation_se']:.3f} | "
-                        f"{100 * c['clipped']:.1f} % | {c['correct']}/{c['n']} ({100 * c['correct'] / c['n']:.0f} %) | "
-                        f"{c['seconds_per_image']:.2f} |")
-    out = [f"Guidance study: {settings}.", "", *rows, "",
-           "saturation: mean HSV saturation of the PNGs (± standard error over images); clipped: share of pixel "
-           "values outside [-1, 1] before quantisation; judge accuracy: images the classifier assigns to the "
-           "class they were sampled for.", f"Total run time {seconds // 60} min {seconds % 60} s."]
-    return "\n".join(out), cells
+    return cells
 
 
 def font(size):
@@ -83,7 +79,9 @@ def grid(cells, scales, indices, path):
         y = head_h + r * (tile + pad)
         draw.text((pad, y + tile // 2), title, fill=(0, 0, 0), font=f, anchor="lm")
         for j, w in enumerate(scales):
-            c = cells[cell_name(method, w)]
+            c = cells.get(cell_name(method, w))
+            if c is None:
+                continue
             for k, i in enumerate(indices):
                 img = Image.open(c["paths"][i]).convert("RGB").resize((tile, tile), Image.NEAREST)
                 canvas.paste(img, (label_w + j * (cell_w + pad) + k * (tile + gap), y))
@@ -100,13 +98,22 @@ def main():
     p.add_argument("--grid", required=True)
     p.add_argument("--settings", default="")
     p.add_argument("--seconds", type=int, default=0)
+    p.add_argument("--cpu-seconds", type=float, default=0)
+    p.add_argument("--result", default="guidance")
+    p.add_argument("--command", default="bench/guidance")
+    p.add_argument("--tweedie")
+    p.add_argument("--load-before")
     a = p.parse_args()
     scales = a.scales.split(",")
     classified = json.load(open(os.path.join(a.work, "raw", "classify.json")))
     predicted = {os.path.realpath(i["path"]): i["label"] for i in classified["images"]}
-    text, cells = table(a.work, scales, predicted, a.settings, a.seconds)
+    cells = cells_of(a.work, scales, predicted)
     grid(cells, scales, [int(i) for i in a.grid_images.split(",")], a.grid)
-    print(text)
+    data = {"scales": scales, "settings": a.settings, "seconds": a.seconds, "cpu_seconds": round(a.cpu_seconds, 1),
+            "grid": os.path.relpath(a.grid, claims.ROOT),
+            "cells": {k: {x: v for x, v in c.items() if x != "paths"} for k, c in cells.items()}}
+    claims.write_result(a.result, data, a.command, tweedie=a.tweedie, load_before=a.load_before)
+    print(claims.render_guidance(claims.read_result(a.result)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,523 @@
+"""Stored results behind the published numbers, and the renderers that turn them into the published text.
+
+Every result file under bench/results/ is one JSON object:
+
+    {"result": NAME, "date": ISO-8601 UTC, "command": the exact command line that produced it,
+     "machine": {"cpu_model", "cores", "openblas_core", "openblas_config"},
+     "versions": {"tweedie", "tweedie_commit", "swift", "python", and torch / diffusers / onnxruntime where used},
+     "load": {"before", "after"}  (the 1/5/15-minute load averages, `uptime`),
+     "data": {...the measurements...}}
+
+The bench scripts write them with `write_result`; `scripts/check-claims` re-renders every marked section of
+README.md, bench/README.md and the model cards from them with the functions in RENDER_BLOCKS and RENDER_INLINE,
+the same functions the bench reports print their tables with, and fails when the text differs.
+"""
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "bench", "results")
+
+
+# --- metadata ------------------------------------------------------------------------------------------------------
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return None
+
+
+def _run(cmd, env=None):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        return p.stdout if p.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def machine(tweedie=None):
+    """CPU model, cores and the OpenBLAS kernel `tweedie info --system` reports (the one tweedie runs)."""
+    out = {"cpu_model": cpu_model(), "cores": os.cpu_count()}
+    if tweedie:
+        for line in _run([tweedie, "info", "--system"]).splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "openblas core":
+                out["openblas_core"] = value.strip()
+            elif key.strip() == "openblas config":
+                out["openblas_config"] = value.strip()
+            elif key.strip() == "cpu flags":
+                out["cpu_flags"] = value.strip()
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        out["OPENBLAS_CORETYPE"] = os.environ["OPENBLAS_CORETYPE"]
+    return out
+
+
+def engine_version():
+    try:
+        text = open(os.path.join(ROOT, "Sources", "Tweedie", "Pipeline", "EngineVersion.swift")).read()
+        return re.search(r'number\s*=\s*"([^"]+)"', text).group(1)
+    except (OSError, AttributeError):
+        return "?"
+
+
+def engine_commit():
+    """TWEEDIE_COMMIT when the binary was built from a snapshot (bench/build-clean sets it), else HEAD, with
+    '-dirty' when the engine's sources in the working tree differ from it."""
+    if os.environ.get("TWEEDIE_COMMIT"):
+        return os.environ["TWEEDIE_COMMIT"]
+    stamp = os.path.join(os.path.dirname(os.environ.get("TWEEDIE_BIN", "")), "tweedie.commit")
+    if os.environ.get("TWEEDIE_BIN") and os.path.isfile(stamp):
+        return open(stamp).read().strip()
+    head = _run(["git", "-C", ROOT, "rev-parse", "HEAD"]).strip() or "?"
+    dirty = _run(["git", "-C", ROOT, "status", "--porcelain", "--", "Sources", "Samplers", "Package.swift"]).strip()
+    return head + ("-dirty" if dirty else "")
+
+
+def versions(packages=()):
+    out = {"tweedie": engine_version(), "tweedie_commit": engine_commit(),
+           "python": platform.python_version()}
+    swift = _run(["swift", "--version"]).strip().splitlines()
+    m = re.search(r"Swift version (\S+)", swift[0]) if swift else None
+    out["swift"] = m.group(1) if m else "?"
+    for name in packages:
+        try:
+            out[name] = __import__(name).__version__
+        except Exception:
+            out[name] = None
+    return out
+
+
+def command_line(argv=None):
+    """The command as typed from the repository root (absolute paths inside it made relative)."""
+    parts = []
+    for a in (argv if argv is not None else sys.argv):
+        if os.path.isabs(a) and a.startswith(ROOT + os.sep):
+            a = os.path.relpath(a, ROOT)
+        parts.append(shlex.quote(a))
+    return " ".join(parts)
+
+
+def write_result(name, data, command, tweedie=None, packages=(), load_before=None, load_after=None, date=None):
+    """Writes bench/results/NAME.json (sorted keys, two-space indent, trailing newline) and returns its path."""
+    command = command.replace(ROOT + os.sep, "")  # paths inside the repository, as typed from its root
+    result = {
+        "result": name,
+        "date": date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command,
+        "machine": machine(tweedie),
+        "versions": versions(packages),
+        "load": {"before": load_before, "after": load_after if load_after is not None else loadavg()},
+        "data": data,
+    }
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, name + ".json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_result(name):
+    with open(os.path.join(RESULTS, name + ".json")) as f:
+        return json.load(f)
+
+
+# --- small formatting helpers ---------------------------------------------------------------------------------------
+
+def fmt(v, digits=1, missing="n/a"):
+    return missing if v is None else f"{v:.{digits}f}"
+
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
+
+
+def sci(v, digits=1):
+    """1.8e-04 -> '1.8e-4'."""
+    if v is None:
+        return "n/a"
+    if v == 0:
+        return "0"
+    m, e = f"{v:.{digits}e}".split("e")
+    return f"{m}e{int(e)}"
+
+
+def thousands(n):
+    return f"{n:,}"
+
+
+def day(result):
+    return result["date"][:10]
+
+
+def load_pair(result):
+    load = result.get("load", {})
+    first = lambda s: (s or "?").split()[0]
+    return f"load average {first(load.get('before'))} before and {first(load.get('after'))} after"
+
+
+def busy(result, threads):
+    """True when the 1-minute load at the end exceeds the benchmark's threads plus one: others shared the CPUs."""
+    try:
+        return float(result["load"]["after"].split()[0]) > threads + 1
+    except (KeyError, ValueError, IndexError, AttributeError):
+        return False
+
+
+# --- bench/run: one denoiser call ------------------------------------------------------------------------------------
+
+ENGINES = ("tweedie", "pytorch", "ort")
+
+
+def _pooled(runs):
+    ok = [r for r in runs if r.get("status", "ok") == "ok" and "times_ms" in r]
+    if not ok:
+        bad = [r for r in runs if r.get("status") == "error"]
+        return None, None, ("error" if bad else "n/a"), (bad or runs or [{}])[0]
+    times = [t for r in ok for t in r["times_ms"]]
+    return statistics.median(times), max(r["peak_rss_mb"] for r in ok), "ok", ok[0]
+
+
+def perf_cells(result):
+    """{(model, batch): {engine: [run, ...]}} in the run's model order."""
+    cells = {}
+    for run in result["data"]["runs"]:
+        key = (run["model"], run["batch"])
+        cells.setdefault(key, {e: [] for e in ENGINES})[run["engine"]].append(run["result"])
+    order = {m: i for i, m in enumerate(result["data"].get("models", []))}
+    return dict(sorted(cells.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1])))
+
+
+def perf_stats(result):
+    """Per cell: median ms, peak RSS, status per engine, Tweedie's GEMM GFLOP/s and the ratios (as numbers)."""
+    rows = []
+    for (model, batch), runs in perf_cells(result).items():
+        stats = {e: _pooled(runs[e]) for e in ENGINES}
+        t_ms, first = stats["tweedie"][0], stats["tweedie"][3]
+        gflops = first["gflop_per_call"] / t_ms * 1e3 if t_ms and "gflop_per_call" in first else None
+        rows.append({"model": model, "batch": batch, "stats": stats, "runs": runs, "gflops": gflops,
+                     "vs_pytorch": t_ms / stats["pytorch"][0] if t_ms and stats["pytorch"][0] else None,
+                     "vs_ort": t_ms / stats["ort"][0] if t_ms and stats["ort"][0] else None})
+    return rows
+
+
+def render_perf(result):
+    d, m = result["data"], result["machine"]
+    sg, ref = d.get("sgemm_tweedie", {}), d.get("sgemm_ref", {})
+    threads = d["threads"]
+    lines = [f"CPU {m.get('cpu_model', '?')}, {threads} threads, OpenBLAS core {m.get('openblas_core', '?')}; "
+             f"SGEMM {sg.get('sgemm_n', 1024)}^3 GFLOP/s: Tweedie {fmt(sg.get('gflops'))}, "
+             f"numpy {fmt(ref.get('numpy_gflops'))}, PyTorch {fmt(ref.get('torch_gflops'))}"]
+    if busy(result, threads):
+        lines.append(f"**Warning: the machine was busy (1-minute load average {result['load']['after'].split()[0]} at "
+                     f"the end, on {threads} benchmark threads): other processes shared the CPUs and the times are "
+                     f"noisy.**")
+    lines += ["",
+              "| model | batch | Tweedie ms | PyTorch ms | ORT ms | Tweedie GFLOP/s | peak RSS MB (Tweedie / PyTorch / ORT)"
+              " | Tweedie/PyTorch | Tweedie/ORT |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    notes, failures = [], []
+    for row in perf_stats(result):
+        stats, runs = row["stats"], row["runs"]
+        for e in ENGINES:
+            if stats[e][2] == "error":
+                failures.append(f"{row['model']} b{row['batch']} {e}: {stats[e][3].get('reason', 'failed')}")
+        ms = lambda e: fmt(stats[e][0]) if stats[e][0] is not None else stats[e][2]
+        rss = " / ".join(fmt(stats[e][1], 0, stats[e][2]) for e in ENGINES)
+        lines.append(f"| {row['model']} | {row['batch']} | {ms('tweedie')} | {ms('pytorch')} | {ms('ort')} | "
+                     f"{fmt(row['gflops'])} | {rss} | {ratio(stats['tweedie'][0], stats['pytorch'][0])} | "
+                     f"{ratio(stats['tweedie'][0], stats['ort'][0])} |")
+        first = stats["tweedie"][3]
+        if stats["tweedie"][2] == "ok":
+            iters = sum(len(r.get("times_ms", [])) for r in runs["tweedie"])
+            fastest = " / ".join(fmt(min((t for r in runs[e] for t in r.get("times_ms", [])), default=None))
+                                 for e in ENGINES)
+            notes.append(f"{row['model']} ({first.get('class_name', '?')}, {first.get('parameters', 0) / 1e6:.2f}M "
+                         f"parameters) batch {row['batch']}: {first.get('gflop_per_call', 0):.2f} GEMM GFLOP per "
+                         f"call, {iters} timed calls per engine over {len(runs['tweedie'])} interleaved rounds; "
+                         f"fastest call ms (Tweedie / PyTorch / ORT) {fastest}")
+    v = result["versions"]
+    lines.append("")
+    lines += [f"- {n}" for n in notes]
+    lines.append(f"- {day(result)}; tweedie {v.get('tweedie')} ({(v.get('tweedie_commit') or '?')[:12]}), "
+                 f"torch {v.get('torch') or 'n/a'}, onnxruntime {v.get('onnxruntime') or 'n/a'}, "
+                 f"diffusers {v.get('diffusers') or 'n/a'}; {load_pair(result)} the timing phase")
+    lines += [f"- failed: {f}" for f in failures]
+    return "\n".join(lines)
+
+
+# --- bench/train: training steps ---------------------------------------------------------------------------------------
+
+PHASES = ("data", "forward", "backward", "optimizer")
+
+
+def _train_pooled(runs, drop):
+    ok = [r for r in runs if r.get("status", "ok") == "ok" and "times_ms" in r]
+    if not ok:
+        bad = [r for r in runs if r.get("status") == "error"]
+        return None, ("error" if bad else "n/a"), (bad or runs or [{}])[0]
+    steps = {"compute": [], "cpu": [], **{p: [] for p in PHASES}}
+    for r in ok:
+        ph = r["phase_ms"]
+        for i in range(drop, len(r["times_ms"])):
+            for p in PHASES:
+                steps[p].append(ph[p][i])
+            steps["compute"].append(sum(ph[p][i] for p in PHASES[1:]))
+            steps["cpu"].append(r["cpu_ms"][i])
+    if not steps["compute"]:
+        return None, "error", {"reason": "no steps after the warm-up"}
+    out = {k: statistics.median(v) for k, v in steps.items()}
+    out.update(count=len(steps["compute"]), fastest=min(steps["compute"]), batch=ok[0]["batch"],
+               rss=max(r["peak_rss_mb"] for r in ok), parameters=ok[0].get("parameters"))
+    return out, "ok", ok[0]
+
+
+def train_stats(result):
+    """[(threads, gc, {engine: pooled or None}, failures)] in (threads, gc) order."""
+    d = result["data"]
+    cells = {}
+    for run in d["runs"]:
+        cells.setdefault((run["threads"], run["checkpointing"]), {"tweedie": [], "pytorch": []})[
+            run["engine"]].append(run["result"])
+    out = []
+    for (threads, gc), runs in sorted(cells.items()):
+        res, failures = {}, []
+        for e in ("tweedie", "pytorch"):
+            r, status, first = _train_pooled(runs[e], d["warmup"] if e == "tweedie" else 0)
+            res[e] = r
+            if status == "error":
+                failures.append(f"threads {threads} checkpointing {gc} {e}: {first.get('reason', '?')}")
+        out.append((threads, gc, res, failures))
+    return out
+
+
+def render_train(result):
+    d = result["data"]
+    cells = train_stats(result)
+    top = max((t for t, *_ in cells), default=1)
+    lines = []
+    if busy(result, top):
+        lines += [f"**Warning: the machine was busy (1-minute load average {result['load']['after'].split()[0]} at the "
+                  f"end, on at most {top} benchmark threads): wall times are noisy; the CPU columns (process CPU "
+                  f"time per step) are steadier, at 1 thread especially.**", ""]
+    lines += ["| threads | grad ckpt | batch | Tweedie ms/step | PyTorch ms/step | Tweedie/PyTorch | samples/s "
+              "(Tweedie / PyTorch) | CPU ms/step (Tweedie / PyTorch) | CPU ratio | peak RSS MB (Tweedie / PyTorch) |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    phase_lines, failures = [], []
+    sps = lambda r: None if r is None else r["batch"] / r["compute"] * 1000
+    for threads, gc, res, fails in cells:
+        failures += fails
+        t, p = res["tweedie"], res["pytorch"]
+        batch = (t or p or {}).get("batch", "?")
+        lines.append(
+            f"| {threads} | {'yes' if gc else 'no'} | {batch} | {fmt(t and t['compute'])} | {fmt(p and p['compute'])} "
+            f"| {ratio(t and t['compute'], p and p['compute'])} | {fmt(sps(t))} / {fmt(sps(p))} | "
+            f"{fmt(t and t['cpu'], 0)} / {fmt(p and p['cpu'], 0)} | {ratio(t and t['cpu'], p and p['cpu'])} | "
+            f"{fmt(t and t['rss'], 0)} / {fmt(p and p['rss'], 0)} |")
+        for name, r in (("Tweedie", t), ("PyTorch", p)):
+            if r:
+                phase_lines.append(f"| {threads} | {'yes' if gc else 'no'} | {name} | "
+                                   + " | ".join(fmt(r[ph]) for ph in PHASES) + f" | {r['count']} | {fmt(r['fastest'])} |")
+    lines += ["", "Median phase times (ms) of the same steps; ms/step above is forward + backward + optimizer:", "",
+              "| threads | grad ckpt | engine | data | forward | backward | optimizer | timed steps | fastest step |",
+              "|---:|---|---|---:|---:|---:|---:|---:|---:|"] + phase_lines
+    params = next((r["parameters"] for _, _, res, _ in cells for r in res.values() if r and r.get("parameters")), None)
+    v = result["versions"]
+    lines += ["",
+              f"- recipe `{d['recipe']}`, {thousands(params) if params else '?'} parameters; CPU "
+              f"{result['machine'].get('cpu_model', '?')}, OpenBLAS core {result['machine'].get('openblas_core', '?')}",
+              f"- warm-up steps per process: {d['warmup']}; timed steps per process: {d['steps']}; rounds: "
+              f"{d['rounds']} (engine order alternating)",
+              f"- {day(result)}; tweedie {v.get('tweedie')} ({(v.get('tweedie_commit') or '?')[:12]}), torch "
+              f"{v.get('torch') or 'n/a'}, diffusers {v.get('diffusers') or 'n/a'}; {load_pair(result)} the timing"]
+    lines += [f"- failed: {f}" for f in failures]
+    return "\n".join(lines)
+
+
+# --- bench/guidance ------------------------------------------------------------------------------------------------
+
+GUIDANCE_METHODS = [("cfg", "CFG"), ("rescale", "CFG + rescale"), ("apg", "APG")]
+
+
+def guidance_cell_name(method, w):
+    return f"all_w{w}" if abs(float(w) - 1) < 1e-6 else f"{method}_w{w}"
+
+
+def guidance_rows(result):
+    """[(w, label, cell)] in table order; each cell {n, saturation, saturation_se, clipped, correct, ...}."""
+    d = result["data"]
+    rows, seen = [], set()
+    for w in d["scales"]:
+        for method, title in GUIDANCE_METHODS:
+            name = guidance_cell_name(method, w)
+            if name not in d["cells"] or name in seen:
+                continue
+            seen.add(name)
+            rows.append((w, "all (conditional only)" if name.startswith("all_") else title, d["cells"][name]))
+    return rows
+
+
+def pct(a, b, digits=0):
+    return f"{100 * a / b:.{digits}f} %"
+
+
+def render_guidance(result):
+    lines = ["| w | method | saturation | clipped | judge accuracy |", "|---:|---|---:|---:|---:|"]
+    for w, label, c in guidance_rows(result):
+        lines.append(f"| {w} | {label} | {c['saturation']:.3f} ± {c['saturation_se']:.3f} | "
+                     f"{100 * c['clipped']:.1f} % | {c['correct']}/{c['n']} ({pct(c['correct'], c['n'])}) |")
+    d = result["data"]
+    lines += ["", f"{d['settings']}. Run time {d['seconds'] // 60} min {d['seconds'] % 60} s wall, "
+                  f"{d['cpu_seconds'] / 60:.1f} min CPU; {day(result)}, {load_pair(result)}."]
+    return "\n".join(lines)
+
+
+def guidance_cell(result, method, w):
+    return result["data"]["cells"][guidance_cell_name(method, w)]
+
+
+# --- APG norm-threshold sweep (bench/guidance --methods apg over several r) ---------------------------------------
+
+def render_apg_sweep(result):
+    d = result["data"]
+    scales = d["scales"]
+    lines = ["| r | " + " | ".join(f"w {w}: judge accuracy | w {w}: saturation | w {w}: clipped" for w in scales) + " |",
+             "|---:|" + "---:|---:|---:|" * len(scales)]
+    for r in d["thresholds"]:
+        cells = d["runs"][str(r)]
+        parts = []
+        for w in scales:
+            c = cells[f"apg_w{w}"]
+            parts += [f"{c['correct']}/{c['n']} ({pct(c['correct'], c['n'])})", f"{c['saturation']:.3f}",
+                      f"{100 * c['clipped']:.1f} %"]
+        lines.append(f"| {r} | " + " | ".join(parts) + " |")
+    lines += ["", f"{d['settings']}; {day(result)}."]
+    return "\n".join(lines)
+
+
+# --- scripts/apg_update_norms.py -------------------------------------------------------------------------------------
+
+def render_apg_norms(result):
+    d = result["data"]
+    lines = ["| step | sigma | median ‖ΔD‖ | max | median after momentum | max |", "|---:|---:|---:|---:|---:|---:|"]
+    for s in d["steps"]:
+        lines.append(f"| {s['step']} | {s['sigma']:.3f} | {s['diff_median']:.2f} | {s['diff_max']:.2f} | "
+                     f"{s['momentum_median']:.2f} | {s['momentum_max']:.2f} |")
+    return "\n".join(lines)
+
+
+def apg_capped_steps(result, threshold):
+    """Steps whose median momentum-averaged update exceeds `threshold`, and the smallest sigma among them."""
+    steps = [s for s in result["data"]["steps"] if s["momentum_median"] > threshold]
+    return len(steps), min((s["sigma"] for s in steps), default=None)
+
+
+# --- judge accuracy: generate + classify ---------------------------------------------------------------------------
+
+def render_judge(result):
+    d = result["data"]
+    names = d["labels"]
+    head = "| class | " + " | ".join(names) + " | all |"
+    sep = "|---|" + "---:|" * (len(names) + 1)
+    cells = [f"{c['correct']}/{c['n']}" for c in d["classes"]]
+    total, n = judge_total(result)
+    row = f"| classified as its class | " + " | ".join(cells) + f" | **{total}/{n} ({judge_pct(result)})** |"
+    return "\n".join([head, sep, row])
+
+
+def judge_total(result):
+    cs = result["data"]["classes"]
+    return sum(c["correct"] for c in cs), sum(c["n"] for c in cs)
+
+
+def judge_pct(result, digits=1):
+    total, n = judge_total(result)
+    return pct(total, n, digits)
+
+
+# --- tweedie evaluate ---------------------------------------------------------------------------------------------
+
+EVAL_TITLES = {"colin27-heldout": "Colin27 held-out slices", "shepp-logan": "Shepp-Logan",
+               "ellipses": "unseen ellipses"}
+
+
+def render_evaluate(result):
+    lines = ["| images | σ | noisy PSNR dB | denoised PSNR dB | denoised SSIM |", "|---|---:|---:|---:|---:|"]
+    for block in result["data"]["sets"]:
+        title = f"{EVAL_TITLES.get(block['images'], block['images'])} ({block['count']}"
+        title += f", seed {block['image_seed']})" if block.get("image_seed") is not None else ")"
+        for i, r in enumerate(block["results"]):
+            lines.append(f"| {title if i == 0 else ''} | {r['sigma']:g} | {r['noisy_psnr']:.2f} | "
+                         f"{r['denoised_psnr']:.2f} | {r['denoised_ssim']:.3f} |")
+    return "\n".join(lines)
+
+
+def evaluate_row(result, images, sigma):
+    block = next(b for b in result["data"]["sets"] if b["images"] == images)
+    return next(r for r in block["results"] if abs(r["sigma"] - sigma) < 1e-9)
+
+
+def evaluate_gain(result, images, sigma):
+    r = evaluate_row(result, images, sigma)
+    return f"{r['denoised_psnr'] - r['noisy_psnr']:.1f} dB"
+
+
+# --- classifier evaluation (bench/classifier-eval) ------------------------------------------------------------------
+
+def render_confusion(result):
+    d = result["data"]
+    names = d["labels"]
+    k = len(names)
+    lines = ["| true \\ predicted | " + " | ".join(str(i) for i in range(k)) + " | recall |",
+             "|---|" + "---:|" * (k + 1)]
+    for i, row in enumerate(d["test"]["confusion"]):
+        lines.append(f"| {i} {names[i]} | " + " | ".join(str(v) for v in row) + f" | {pct(row[i], sum(row), 1)} |")
+    return "\n".join(lines)
+
+
+def classifier_acc(result, key="test"):
+    t = result["data"][key]
+    return pct(t["correct"], t["count"], 2)
+
+
+# --- accuracy.json (scripts/measure-accuracy) -----------------------------------------------------------------------
+
+def measured(result, name):
+    """The recorded value of test measurement `name` (the largest when several runs recorded it)."""
+    values = [m["value"] for m in result["data"]["measurements"] if m["name"] == name and m["value"] is not None]
+    if not values:
+        raise KeyError(f"accuracy.json has no measurement named {name!r}")
+    return max(values)
+
+
+def render_accuracy(result):
+    """Every measurement of the stored run: name, value, tolerance and their ratio."""
+    lines = ["| measurement | value | tolerance | tolerance / value |", "|---|---:|---:|---:|"]
+    for m in sorted(result["data"]["measurements"], key=lambda m: m["name"]):
+        v, tol = m["value"], m["tolerance"]
+        r = f"{tol / v:.0f}" if v else "n/a"
+        lines.append(f"| `{m['name']}` | {sci(v, 2) if v is not None else 'NaN'} | {sci(tol, 1)} | {r} |")
+    return "\n".join(lines)
