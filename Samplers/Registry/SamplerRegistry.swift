@@ -1,8 +1,10 @@
 import Foundation
 import TweedieCore
 
-/// Maps sampler names to samplers and to the diffusers timestep layout each expects. Built in: ddpm, ddim,
-/// euler, euler_a, heun, dpm2, dpmpp_2m, dpmpp_2m_sde. `register(name:_:)` adds or replaces one (thread-safe).
+/// Maps sampler names to samplers and to the diffusers timestep layout each expects. Built in (16): ddpm, ddim,
+/// euler, euler_a, heun, dpm2, dpmpp_2m, dpmpp_2m_sde, and k-diffusion's lms, dpm2_a, dpmpp_2s_a, dpmpp_sde,
+/// dpmpp_3m_sde, dpm_fast, dpm_adaptive, plus uni_pc_bh2 (diffusers' UniPC); names follow stable-diffusion.cpp and
+/// ComfyUI. `register(name:_:)` adds or replaces one (thread-safe).
 public enum SamplerRegistry {
     private struct Entry {
         let sampler: Sampler
@@ -19,6 +21,14 @@ public enum SamplerRegistry {
         "dpm2": Entry(sampler: Samplers.dpm2, family: .euler),
         "dpmpp_2m": Entry(sampler: Samplers.dpmpp2m, family: .dpmSolver),
         "dpmpp_2m_sde": Entry(sampler: Samplers.dpmpp2mSDE, family: .dpmSolver),
+        "lms": Entry(sampler: Samplers.lms, family: .euler),
+        "dpm2_a": Entry(sampler: Samplers.dpm2Ancestral, family: .euler),
+        "dpmpp_2s_a": Entry(sampler: Samplers.dpmpp2SAncestral, family: .euler),
+        "dpmpp_sde": Entry(sampler: Samplers.dpmppSDE, family: .euler),
+        "dpmpp_3m_sde": Entry(sampler: Samplers.dpmpp3MSDE, family: .euler),
+        "dpm_fast": Entry(sampler: Samplers.dpmFast, family: .euler),
+        "dpm_adaptive": Entry(sampler: Samplers.dpmAdaptive, family: .euler),
+        "uni_pc_bh2": Entry(sampler: Samplers.uniPCBH2, family: .dpmSolver),
     ]
     nonisolated(unsafe) private static var entries = builtIn
 

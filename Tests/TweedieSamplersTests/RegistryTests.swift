@@ -4,7 +4,8 @@ import TweedieSamplers
 
 final class RegistryTests: XCTestCase {
     func testBuiltInNamesAndFamilies() throws {
-        let builtIn = ["ddpm", "ddim", "euler", "euler_a", "heun", "dpm2", "dpmpp_2m", "dpmpp_2m_sde"]
+        let builtIn = ["ddpm", "ddim", "euler", "euler_a", "heun", "dpm2", "dpmpp_2m", "dpmpp_2m_sde", "lms", "dpm2_a",
+                       "dpmpp_2s_a", "dpmpp_sde", "dpmpp_3m_sde", "dpm_fast", "dpm_adaptive", "uni_pc_bh2"]
         for name in builtIn {
             XCTAssertNoThrow(try SamplerRegistry.sampler(named: name), name)
         }
@@ -13,13 +14,16 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(try SamplerRegistry.family(of: "ddim"), .ddim)
         XCTAssertEqual(try SamplerRegistry.family(of: "dpmpp_2m"), .dpmSolver)
         XCTAssertEqual(try SamplerRegistry.family(of: "heun"), .euler)
+        XCTAssertEqual(try SamplerRegistry.family(of: "dpm_adaptive"), .euler)
+        // diffusers' UniPCMultistepScheduler lays out its timesteps as DPMSolverMultistepScheduler does.
+        XCTAssertEqual(try SamplerRegistry.family(of: "uni_pc_bh2"), .dpmSolver)
     }
 
     func testUnknownNameListsValidOnes() {
-        XCTAssertThrowsError(try SamplerRegistry.sampler(named: "lms")) { e in
+        XCTAssertThrowsError(try SamplerRegistry.sampler(named: "lcm")) { e in
             let err = e as! TweedieError
             XCTAssertEqual(err.exitCode, 2)
-            XCTAssertTrue(err.message.contains("lms") && err.message.contains("dpmpp_2m") && err.message.contains("euler_a"),
+            XCTAssertTrue(err.message.contains("lcm") && err.message.contains("dpmpp_2m") && err.message.contains("euler_a"),
                           err.message)
         }
     }

@@ -8,16 +8,32 @@ final class SamplerBehaviourTests: XCTestCase {
 
     func testEveryBuiltInReportsEachStepAndStopsOnRequest() throws {
         let x = try PhiloxNoise(seed: 1).normal(shape: [2, 1, 3, 3], purpose: .initial)
+        // dpm_fast and dpm_adaptive integrate between the schedule's ends on their own grid and report its steps.
+        let ownGrid: Set<String> = ["dpm_fast", "dpm_adaptive"]
         for name in SamplerRegistry.names {
             let sampler = try SamplerRegistry.sampler(named: name)
             var seen: [Int] = []
+            var reports: [StepInfo] = []
             let out = try sampler(model, x, sigmas, .unconditional, PhiloxNoise(seed: 2)) { info in
                 seen.append(info.step)
-                XCTAssertEqual(info.total, 5)
-                XCTAssertEqual(info.sigma, self.sigmas[info.step])
+                reports.append(info)
+                if !ownGrid.contains(name) {
+                    XCTAssertEqual(info.total, 5)
+                    XCTAssertEqual(info.sigma, self.sigmas[info.step])
+                }
                 return .continue
             }
-            XCTAssertEqual(seen, [0, 1, 2, 3, 4], name)
+            if ownGrid.contains(name) {
+                XCTAssertEqual(seen, Array(0..<seen.count), name)
+                XCTAssertEqual(reports.first?.sigma, sigmas[0], name)
+                XCTAssertEqual(reports.last?.total, seen.count, name)
+                XCTAssertEqual(reports.last?.sigmaNext, 0, name)
+                XCTAssertEqual(reports.dropLast().last?.sigmaNext, 0.5, name)
+                XCTAssertTrue(zip(reports, reports.dropFirst()).allSatisfy { $0.sigmaNext == $1.sigma && $1.sigma < $0.sigma },
+                              name)
+            } else {
+                XCTAssertEqual(seen, [0, 1, 2, 3, 4], name)
+            }
             XCTAssertEqual(out.shape, x.shape)
             XCTAssertTrue(out.data.allSatisfy(\.isFinite), name)
             var lastDenoised: Tensor?
@@ -32,7 +48,7 @@ final class SamplerBehaviourTests: XCTestCase {
     /// Ancestral noise comes from the step's own Philox stream: same seed, same result; other seed, other result.
     func testAncestralSamplersAreReproducible() throws {
         let x = try PhiloxNoise(seed: 1).normal(shape: [1, 1, 4, 4], purpose: .initial)
-        for name in ["euler_a", "ddpm", "dpmpp_2m_sde"] {
+        for name in ["euler_a", "ddpm", "dpmpp_2m_sde", "dpm2_a", "dpmpp_2s_a", "dpmpp_sde", "dpmpp_3m_sde"] {
             let sampler = try SamplerRegistry.sampler(named: name)
             let a = try sampler(model, x, sigmas, .unconditional, PhiloxNoise(seed: 9), ignoreSteps)
             let b = try sampler(model, x, sigmas, .unconditional, PhiloxNoise(seed: 9), ignoreSteps)
@@ -41,7 +57,7 @@ final class SamplerBehaviourTests: XCTestCase {
             XCTAssertNotEqual(a, c, name)
         }
         // Deterministic samplers draw nothing.
-        for name in ["euler", "ddim", "heun", "dpm2", "dpmpp_2m"] {
+        for name in ["euler", "ddim", "heun", "dpm2", "dpmpp_2m", "lms", "dpm_fast", "dpm_adaptive", "uni_pc_bh2"] {
             XCTAssertNoThrow(try SamplerRegistry.sampler(named: name)(model, x, sigmas, .unconditional, NoNoise(), ignoreSteps))
         }
     }
