@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import Tweedie
 
 /// Whole `tweedie generate` runs through the built binary against diffusers' pipelines on the same unit noise

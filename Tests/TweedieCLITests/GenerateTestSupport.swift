@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import Tweedie
 
 /// Runs the `tweedie` executable built beside the test bundle, reading stdout and stderr as they arrive (so a
@@ -86,8 +87,8 @@ enum GenerateTesting {
         return d
     }
 
-    /// max |a - b| / max |b|.
-    static func relativeError(_ a: Tensor, _ b: Tensor) -> Float { a.maxAbsDifference(b) / max(b.maxAbs, 1e-12) }
+    /// max |a - b| / max |b|, NaN-proof (TweedieTestSupport).
+    static func relativeError(_ a: Tensor, _ b: Tensor) -> Float { TweedieTestSupport.relativeError(a, b) }
 
     /// Sample `i` of a batch tensor [N, ...] as [1, ...].
     static func item(_ t: Tensor, _ i: Int) -> Tensor {

@@ -19,7 +19,8 @@ func assertClose(_ actual: Tensor, _ expected: [Double], shape: [Int], magnitude
     for i in 0..<expected.count {
         let err = abs(Double(actual.data[i]) - expected[i])
         let excess = err - (relative * (magnitudes?[i] ?? abs(expected[i])) + absolute)
-        if excess > 0 && (worstIndex < 0 || excess > worst) { worst = excess; worstIndex = i }
+        // `!(excess <= 0)` so a NaN element (which compares false with everything) is a failure, not a pass.
+        if !(excess <= 0) && (worstIndex < 0 || !(excess <= worst)) { worst = excess; worstIndex = i }
     }
     if worstIndex >= 0 {
         XCTFail("\(what): element \(worstIndex) is \(actual.data[worstIndex]), expected \(expected[worstIndex])",

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieSamplers
 
@@ -45,7 +46,7 @@ final class SamplerParityTests: XCTestCase {
 
         let refTimesteps = Fixture.floats(c["timesteps"])
         XCTAssertEqual(schedule.timesteps.count, refTimesteps.count, name)
-        let timestepError = zip(schedule.timesteps, refTimesteps).map { abs($0 - $1) }.max() ?? 0
+        let timestepError = nanMax(zip(schedule.timesteps, refTimesteps).map { abs($0 - $1) })
         let sigmaError = refSigmas.isEmpty ? 0 : relativeError(schedule.sigmas, refSigmas)
         return Outcome(finalError: relativeError(final, Fixture.floats(c["final"])), sigmaError: sigmaError,
                        timestepError: timestepError)

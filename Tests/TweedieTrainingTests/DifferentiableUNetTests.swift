@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieModels
 
