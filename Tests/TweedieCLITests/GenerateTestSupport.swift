@@ -14,9 +14,7 @@ final class GenerateCLI {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tweedie")
-    }
+    static var binary: URL { TestEnvironment.cliBinary }
 
     /// The repository's pipeline fixtures (scripts/make_pipeline_fixtures.py).
     static var fixtures: URL {

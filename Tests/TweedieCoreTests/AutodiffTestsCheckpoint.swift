@@ -75,7 +75,8 @@ final class AutodiffCheckpointTests: XCTestCase {
             return tape.gradients(of: tape.mseLoss(outs[1], tape.constant(Tensor(shape: [1, 2, 4, 4]))), wrt: p)
         }
         assertSame(run(false), run(true), "nested, two outputs")
-        checkGradients("checkpointed sampler steps", inputs, elementwiseLimit: 0) { t, p in
+        // Measured 1.6e-03 (worst of 5 OpenBLAS kernels).
+        checkGradients("checkpointed sampler steps", inputs, tolerance: 9e-3, elementwiseLimit: 0) { t, p in
             t.checkpoint(p) { u, q in step(u, step(u, q[0], q[1], q[2]), q[1], q[2]) }
         }
     }

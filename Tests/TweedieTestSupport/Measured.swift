@@ -7,8 +7,8 @@ import XCTest
 /// set near the error it guards and every published error comes from a stored run.
 public func assertMeasured(_ value: Double, tolerance: Double, _ name: String,
                            file: StaticString = #filePath, line: UInt = #line) {
-    MeasuredLog.shared.append(name: name, value: value, tolerance: tolerance)
-    XCTAssertTrue(value.isFinite && value <= tolerance,
+    MeasuredLog.shared.append(name: name, value: value, tolerance: tolerance, site: "\(file):\(line)")
+    XCTAssertTrue(isWithin(value, tolerance: tolerance),
                   "\(name): measured \(value) is not within the tolerance \(tolerance)", file: file, line: line)
 }
 
@@ -25,19 +25,20 @@ final class MeasuredLog: @unchecked Sendable {
     private let lock = NSLock()
     private let path = ProcessInfo.processInfo.environment["TWEEDIE_MEASURE_OUT"]
 
-    func append(name: String, value: Double, tolerance: Double) {
+    func append(name: String, value: Double, tolerance: Double, site: String) {
         guard let path, !path.isEmpty else { return }
         struct Line: Encodable {
             let name: String
             let value: Double?
             let tolerance: Double
             let kernel: String
+            let site: String
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         // JSON has no NaN: a non-finite measurement is stored as null (and the assertion fails).
         let line = Line(name: name, value: value.isFinite ? value : nil, tolerance: tolerance,
-                        kernel: TestEnvironment.openBLASKernel)
+                        kernel: TestEnvironment.openBLASKernel, site: site)
         guard var data = try? encoder.encode(line) else { return }
         data.append(0x0A)
         lock.lock(); defer { lock.unlock() }
@@ -46,4 +47,19 @@ final class MeasuredLog: @unchecked Sendable {
         defer { close(fd) }
         _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
+}
+
+/// The verdict of `assertMeasured`: a finite value at or below the tolerance (NaN and infinities never pass).
+public func isWithin(_ value: Double, tolerance: Double) -> Bool { value.isFinite && value <= tolerance }
+
+/// `assertMeasured` for a Float measurement against a Float tolerance (e.g. `1e-5 * reference.maxAbs`).
+public func assertMeasured(_ value: Float, tolerance: Float, _ name: String,
+                           file: StaticString = #filePath, line: UInt = #line) {
+    assertMeasured(Double(value), tolerance: Double(tolerance), name, file: file, line: line)
+}
+
+/// Records a measurement without asserting on it (for comparisons whose verdict combines several figures).
+public func recordMeasured(_ value: Double, tolerance: Double, _ name: String,
+                           file: StaticString = #filePath, line: UInt = #line) {
+    MeasuredLog.shared.append(name: name, value: value, tolerance: tolerance, site: "\(file):\(line)")
 }

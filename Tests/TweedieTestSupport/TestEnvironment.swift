@@ -32,3 +32,38 @@ public struct MissingPrerequisite: Error, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 }
+
+extension TestEnvironment {
+    /// The `tweedie` executable built beside the test bundle.
+    public static var cliBinary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tweedie")
+    }
+
+    /// The OpenBLAS kernel a `tweedie` child process computes with (`tweedie info --openblas-core`, which reports
+    /// the kernel after the CLI's core guard has re-executed it), or nil when it could not be asked.
+    public static func cliKernel() -> String? {
+        let process = Process()
+        process.executableURL = cliBinary
+        process.arguments = ["info", "--openblas-core"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        guard (try? process.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Fails (and returns false) unless this process and a `tweedie` child compute with the same OpenBLAS kernel: a
+    /// bit-identity test between the two means nothing otherwise. `make test` sets OPENBLAS_CORETYPE for that.
+    @discardableResult
+    public static func assertCLIUsesSameKernel(file: StaticString = #filePath, line: UInt = #line) -> Bool {
+        let mine = openBLASKernel, theirs = cliKernel() ?? "unknown"
+        guard mine == theirs else {
+            XCTFail("this test process computes with OpenBLAS \(mine) but `tweedie` with \(theirs): run the suite "
+                    + "through `make test`, or set OPENBLAS_CORETYPE=\(theirs)", file: file, line: line)
+            return false
+        }
+        return true
+    }
+}
