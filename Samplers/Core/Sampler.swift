@@ -41,11 +41,15 @@ public typealias Sampler = (_ model: Denoiser, _ x: Tensor, _ sigmas: [Float], _
 public let ignoreSteps: StepCallback = { _ in .continue }
 
 /// Checks the common preconditions of every sampler: at least one step, descending non-negative sigmas.
-func validateSigmas(_ sigmas: [Float], sampler: String) throws {
+/// `finalMayRepeat` lets the last step stay at its noise level: DDIMScheduler with set_alpha_to_one false and
+/// timesteps ending at 0 takes a last step from sigma(t=0) to alphas_cumprod[0]'s sigma, the same level.
+func validateSigmas(_ sigmas: [Float], sampler: String, finalMayRepeat: Bool = false) throws {
     guard sigmas.count >= 2 else {
         throw TweedieError.badInput("sampler \(sampler): needs at least 2 sigmas (1 step), got \(sigmas.count)")
     }
-    for i in 0..<(sigmas.count - 1) where !(sigmas[i] > sigmas[i + 1]) || sigmas[i + 1] < 0 {
+    let n = sigmas.count
+    for i in 0..<(n - 1) where !(sigmas[i] > sigmas[i + 1] || (finalMayRepeat && i == n - 2 && sigmas[i] == sigmas[i + 1]))
+        || sigmas[i + 1] < 0 {
         throw TweedieError.badInput("sampler \(sampler): sigmas must be positive and strictly descending "
                                     + "(sigmas[\(i)] = \(sigmas[i]), sigmas[\(i + 1)] = \(sigmas[i + 1]))")
     }

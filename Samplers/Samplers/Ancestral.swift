@@ -47,7 +47,9 @@ extension Samplers {
 
     static func ancestralLoop(name: String, eta: Double, model: Denoiser, x: Tensor, sigmas: [Float],
                               condition: Condition, noise: NoiseSource, onStep: StepCallback) throws -> Tensor {
-        try validateSigmas(sigmas, sampler: name)
+        // An ancestral step to the same level leaves x as it is (sigma_down = sigma, sigma_up = 0), as diffusers' DDIM
+        // step does when set_alpha_to_one is false and the last timestep is 0.
+        try validateSigmas(sigmas, sampler: name, finalMayRepeat: true)
         var x = x
         for i in 0..<(sigmas.count - 1) {
             let s = Double(sigmas[i]), sn = Double(sigmas[i + 1])

@@ -11,8 +11,11 @@ struct InfoCommand: ParsableCommand {
     var path: String?
     @Flag(help: "Print the CPU, threads, CPU flags and the OpenBLAS kernel in use.")
     var system = false
+    @Flag(help: "Print only the OpenBLAS kernel this binary computes with, after its core guard (for OPENBLAS_CORETYPE in scripts that must use the CLI's kernel).")
+    var openblasCore = false
 
     func run() throws {
+        if openblasCore { return print(SystemInfo.openBLASCore) }
         if system || path == nil {
             let wanted: Set<String> = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16",
                                        "avx512_vnni", "amx_tile", "f16c"]

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import Tweedie
 
 /// Runs the `tweedie` executable built beside the test bundle, reading stdout and stderr as they arrive (so a
@@ -13,9 +14,7 @@ final class GenerateCLI {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tweedie")
-    }
+    static var binary: URL { TestEnvironment.cliBinary }
 
     /// The repository's pipeline fixtures (scripts/make_pipeline_fixtures.py).
     static var fixtures: URL {
@@ -86,8 +85,8 @@ enum GenerateTesting {
         return d
     }
 
-    /// max |a - b| / max |b|.
-    static func relativeError(_ a: Tensor, _ b: Tensor) -> Float { a.maxAbsDifference(b) / max(b.maxAbs, 1e-12) }
+    /// max |a - b| / max |b|, NaN-proof (TweedieTestSupport).
+    static func relativeError(_ a: Tensor, _ b: Tensor) -> Float { TweedieTestSupport.relativeError(a, b) }
 
     /// Sample `i` of a batch tensor [N, ...] as [1, ...].
     static func item(_ t: Tensor, _ i: Int) -> Tensor {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import Tweedie
 
 /// The pipeline glue's pieces on their own: hashing, output naming, class spaces, folder settings, recipes and
@@ -105,7 +106,8 @@ final class PipelineUnitTests: XCTestCase {
             let a = try ClippedDDIM.sampler(eta: eta, clip: 100)(denoiser, x, sigmas, .unconditional,
                                                                  PhiloxNoise(seed: 3), ignoreSteps)
             let b = try Samplers.ddim(eta: eta)(denoiser, x, sigmas, .unconditional, PhiloxNoise(seed: 3), ignoreSteps)
-            XCTAssertLessThanOrEqual(a.maxAbsDifference(b), 1e-5 * b.maxAbs)
+            // Measured 2.1e-7 relative (worst of 5 OpenBLAS kernels).
+            assertMeasured(relativeError(a, b), tolerance: 1e-6, "pipeline unit")
         }
         // With a tight clip the run ends on the clamped estimate.
         let clipped = try ClippedDDIM.sampler(eta: 0, clip: 0.05)(denoiser, x, sigmas, .unconditional, NoNoise(), ignoreSteps)

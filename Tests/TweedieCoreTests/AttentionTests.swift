@@ -28,27 +28,32 @@ final class AttentionTests: XCTestCase {
     }
 
     private func check(n: Int, lq: Int, lk: Int, c: Int, heads: Int, scale: Float? = nil, seed: UInt64,
-                       line: UInt = #line) {
+                       allowance: Double = 1, line: UInt = #line) {
         let q = randomTensor([n, lq, c], seed: seed, range: 2), k = randomTensor([n, lk, c], seed: seed + 1, range: 2)
         let v = randomTensor([n, lk, c], seed: seed + 2)
         let y = attention(q: q, k: k, v: v, heads: heads, scale: scale)
         // Outputs are convex combinations of values in [-1, 1]: absolute error is the meaningful measure.
         assertClose(y, reference(q: q, k: k, v: v, heads: heads, scale: scale.map(Double.init)), shape: [n, lq, c],
-                    relative: 0, absolute: 1e-5, "attention q \(q.shape) k \(k.shape) heads \(heads)", line: line)
+                    relative: 0, absolute: 1e-5 * allowance, "attention q \(q.shape) k \(k.shape) heads \(heads)", line: line)
     }
 
     func testMultiHeadCrossAttention() {
-        check(n: 2, lq: 5, lk: 7, c: 8, heads: 2, seed: 1)
-        check(n: 1, lq: 3, lk: 4, c: 12, heads: 3, seed: 4)
+        // Measured error/allowance 8.0e-03 (worst of 5 OpenBLAS kernels).
+        check(n: 2, lq: 5, lk: 7, c: 8, heads: 2, seed: 1, allowance: 4e-2)
+        // Measured error/allowance 1.3e-02 (worst of 5 OpenBLAS kernels).
+        check(n: 1, lq: 3, lk: 4, c: 12, heads: 3, seed: 4, allowance: 7e-2)
     }
 
     func testSingleHeadAndCustomScale() {
-        check(n: 2, lq: 6, lk: 6, c: 5, heads: 1, seed: 10)
-        check(n: 1, lq: 4, lk: 9, c: 6, heads: 2, scale: 0.7, seed: 13)
+        // Measured error/allowance 8.8e-03 (worst of 5 OpenBLAS kernels).
+        check(n: 2, lq: 6, lk: 6, c: 5, heads: 1, seed: 10, allowance: 5e-2)
+        // Measured error/allowance 1.1e-02 (worst of 5 OpenBLAS kernels).
+        check(n: 1, lq: 4, lk: 9, c: 6, heads: 2, scale: 0.7, seed: 13, allowance: 6e-2)
     }
 
     func testSingleKeyGivesItsValue() {
-        check(n: 2, lq: 3, lk: 1, c: 4, heads: 2, seed: 20)
+        // Measured error/allowance 0.0e+00 (worst of 5 OpenBLAS kernels).
+        check(n: 2, lq: 3, lk: 1, c: 4, heads: 2, seed: 20, allowance: 1e-2)
     }
 
     func testEveryThreadCountAgrees() {
@@ -56,12 +61,14 @@ final class AttentionTests: XCTestCase {
         defer { Runtime.threads = saved }
         for threads in [1, 2, 3] {
             Runtime.threads = threads
-            check(n: 1, lq: 40, lk: 9, c: 6, heads: 1, seed: 40)
+            // Measured error/allowance 1.5e-02 (worst of 5 OpenBLAS kernels).
+            check(n: 1, lq: 40, lk: 9, c: 6, heads: 1, seed: 40, allowance: 8e-2)
         }
     }
 
     func testQueriesSplitIntoSeveralBlocks() {
         // 600 queries against 1100 keys are cut into several query blocks run on different workers.
-        check(n: 1, lq: 600, lk: 1100, c: 4, heads: 2, seed: 30)
+        // Measured error/allowance 4.9e-03 (worst of 5 OpenBLAS kernels).
+        check(n: 1, lq: 600, lk: 1100, c: 4, heads: 2, seed: 30, allowance: 3e-2)
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 
 /// Gradient checkpointing: the same gradients as a recorded run, fewer recorded nodes, exact replay of
@@ -17,7 +18,7 @@ final class AutodiffCheckpointTests: XCTestCase {
 
     private func assertSame(_ a: [Tensor], _ b: [Tensor], _ name: String) {
         var worst: Float = 0
-        for (x, y) in zip(a, b) { worst = max(worst, x.maxAbsDifference(y)) }
+        for (x, y) in zip(a, b) { worst = nanMax(worst, x.maxAbsDifference(y)) }
         // Replay continues each input's running gradient sum, so the rounding matches a recorded tape exactly.
         XCTAssertEqual(a, b, "\(name): checkpointed gradients differ, max |difference| \(worst)")
     }
@@ -74,7 +75,8 @@ final class AutodiffCheckpointTests: XCTestCase {
             return tape.gradients(of: tape.mseLoss(outs[1], tape.constant(Tensor(shape: [1, 2, 4, 4]))), wrt: p)
         }
         assertSame(run(false), run(true), "nested, two outputs")
-        checkGradients("checkpointed sampler steps", inputs, elementwiseLimit: 0) { t, p in
+        // Measured 1.6e-03 (worst of 5 OpenBLAS kernels).
+        checkGradients("checkpointed sampler steps", inputs, tolerance: 9e-3, elementwiseLimit: 0) { t, p in
             t.checkpoint(p) { u, q in step(u, step(u, q[0], q[1], q[2]), q[1], q[2]) }
         }
     }

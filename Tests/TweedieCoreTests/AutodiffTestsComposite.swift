@@ -68,14 +68,16 @@ func ditBlock(_ t: Tape, _ p: [Variable]) -> Variable {
 /// End-to-end gradients through composed blocks.
 final class AutodiffCompositeTests: XCTestCase {
     func testResnetBlock() {
-        checkGradients("resnet block", resnetBlockInputs(seed: 200), elementwiseLimit: 40, resnetBlock)
+        // Measured 8.7e-04 (worst of 5 OpenBLAS kernels).
+        checkGradients("resnet block", resnetBlockInputs(seed: 200), tolerance: 5e-3, elementwiseLimit: 40, resnetBlock)
     }
 
     func testAttentionBlock() {
         let inputs = attentionBlockInputs(seed: 300)
         // Softmax ignores a shift shared by all keys, so the key bias (input 6) has an exactly zero gradient: it
         // is checked for that below rather than against rounding noise.
-        checkGradients("attention block", inputs, differentiable: inputs.indices.map { $0 != 6 }, elementwiseLimit: 40,
+        // Measured 2.1e-03 (worst of 5 OpenBLAS kernels).
+        checkGradients("attention block", inputs, differentiable: inputs.indices.map { $0 != 6 }, tolerance: 2e-2, elementwiseLimit: 40,
                        attentionBlock)
         let tape = Tape()
         let leaves = inputs.map { tape.leaf($0, requiresGrad: true) }
@@ -84,7 +86,8 @@ final class AutodiffCompositeTests: XCTestCase {
     }
 
     func testDiTBlock() {
-        checkGradients("DiT block", ditBlockInputs(seed: 400), elementwiseLimit: 40, ditBlock)
+        // Measured 2.5e-04 (worst of 5 OpenBLAS kernels).
+        checkGradients("DiT block", ditBlockInputs(seed: 400), tolerance: 2e-3, elementwiseLimit: 40, ditBlock)
     }
 
     func testGradientDescentFitsATinyConvNet() {
@@ -114,7 +117,8 @@ final class AutodiffCompositeTests: XCTestCase {
         let inputs = [gradientTestTensor([1, 2, 4, 4], seed: 500), gradientTestTensor([3, 2, 3, 3], seed: 501, scale: 0.4),
                       gradientTestTensor([3, 3, 3, 3], seed: 502, scale: 0.4), gradientTestTensor([2, 6, 3, 3], seed: 503, scale: 0.3),
                       gradientTestTensor([1, 2, 4, 4], seed: 504)]
-        checkGradients("down-up path", inputs, differentiable: [true, true, true, true, false], elementwiseLimit: 40) { t, p in
+        // Measured 1.2e-04 (worst of 5 OpenBLAS kernels).
+        checkGradients("down-up path", inputs, differentiable: [true, true, true, true, false], tolerance: 7e-4, elementwiseLimit: 40) { t, p in
             let skip = t.silu(t.conv2d(p[0], p[1], padding: 1))
             let down = t.silu(t.conv2d(skip, p[2], stride: 2, padding: 1))
             let up = t.upsampleNearest2x(down)

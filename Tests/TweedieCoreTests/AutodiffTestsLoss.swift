@@ -1,4 +1,5 @@
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 
 /// Log-softmax and softmax cross-entropy: values against direct formulas, gradients by finite differences.
@@ -44,11 +45,13 @@ final class AutodiffLossTests: XCTestCase {
         var cotangent = Tensor(shape: x.shape)
         for (r, l) in labels.enumerated() { cotangent.data[r * 7 + l] = -1 / Float(labels.count) }
         let expected = logSoftmaxBackward(gradOutput: cotangent, output: direct.logProbabilities)
-        XCTAssertLessThan(g.maxAbsDifference(expected), 1e-6)
+        // Measured 0 (the same arithmetic) (worst of 5 OpenBLAS kernels); 1e-7 is one float32 rounding of these O(1) values.
+        assertMeasured(g.maxAbsDifference(expected), tolerance: 1e-7, "fused cross-entropy pullback")
     }
 
     func testLogSoftmaxGradient() {
-        checkGradients("logSoftmax", [gradientTestTensor([3, 2, 6], seed: 72, scale: 3)]) { t, v in
+        // Measured 1.6e-04 (worst of 5 OpenBLAS kernels).
+        checkGradients("logSoftmax", [gradientTestTensor([3, 2, 6], seed: 72, scale: 3)], tolerance: 9e-4) { t, v in
             t.logSoftmax(v[0])
         }
     }
@@ -56,8 +59,10 @@ final class AutodiffLossTests: XCTestCase {
     func testCrossEntropyGradient() {
         let x = gradientTestTensor([6, 10], seed: 73, scale: 3)
         let labels = [9, 0, 4, 4, 7, 2]
-        checkGradients("crossEntropy", [x]) { t, v in t.crossEntropy(v[0], labels: labels) }
-        checkGradients("crossEntropy smoothed", [x]) { t, v in
+        // Measured 1.8e-03 (worst of 5 OpenBLAS kernels).
+        checkGradients("crossEntropy", [x], tolerance: 9e-3) { t, v in t.crossEntropy(v[0], labels: labels) }
+        // Measured 1.8e-03 (worst of 5 OpenBLAS kernels).
+        checkGradients("crossEntropy smoothed", [x], tolerance: 1e-2) { t, v in
             t.crossEntropy(v[0], labels: labels, labelSmoothing: 0.2)
         }
     }
@@ -78,7 +83,8 @@ final class AutodiffLossTests: XCTestCase {
         // The composite a classifier head trains: logits = x·Wᵀ + b, then cross-entropy.
         let inputs = [gradientTestTensor([4, 6], seed: 75), gradientTestTensor([3, 6], seed: 76, scale: 0.5),
                       gradientTestTensor([3], seed: 77, scale: 0.5)]
-        checkGradients("linear + crossEntropy", inputs) { t, v in
+        // Measured 1.7e-04 (worst of 5 OpenBLAS kernels).
+        checkGradients("linear + crossEntropy", inputs, tolerance: 9e-4) { t, v in
             t.crossEntropy(t.linear(v[0], v[1], v[2]), labels: [2, 0, 1, 2])
         }
     }

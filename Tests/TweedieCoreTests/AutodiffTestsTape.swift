@@ -69,7 +69,8 @@ final class AutodiffTapeTests: XCTestCase {
                 tape.accumulate(xid, Tensor(shape: xv.shape, data: zip(g.data, xv.data).map { $0 * 3 * $1 * $1 }))
             }
         }
-        checkGradients("custom cube", [gradientTestTensor([8], seed: 103)]) { t, v in cube(t, v[0]) }
+        // Measured 2.0e-05 (worst of 5 OpenBLAS kernels).
+        checkGradients("custom cube", [gradientTestTensor([8], seed: 103)], tolerance: 2e-4) { t, v in cube(t, v[0]) }
     }
 
     func testPullbacksAreReleasedAfterBackward() {

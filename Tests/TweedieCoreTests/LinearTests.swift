@@ -21,25 +21,31 @@ final class LinearTests: XCTestCase {
         return (y, mag)
     }
 
-    private func check(_ x: Tensor, _ w: Tensor, _ b: Tensor?, shape: [Int], _ what: String, line: UInt = #line) {
+    private func check(_ x: Tensor, _ w: Tensor, _ b: Tensor?, shape: [Int], _ what: String,
+                       allowance: Double = 1, line: UInt = #line) {
         let (expected, magnitudes) = reference(x, w, b)
-        assertClose(linear(x, weight: w, bias: b), expected, shape: shape, magnitudes: magnitudes, what, line: line)
+        assertClose(linear(x, weight: w, bias: b), expected, shape: shape, magnitudes: magnitudes,
+                    relative: 1e-5 * allowance, absolute: 1e-6 * allowance, what, line: line)
     }
 
     func testLinearWithBiasOnRank3Input() {
         let x = randomTensor([2, 3, 5], seed: 1), w = randomTensor([4, 5], seed: 2), b = randomTensor([4], seed: 3)
-        check(x, w, b, shape: [2, 3, 4], "linear with bias")
+        // Measured error/allowance 4.3e-03 (worst of 5 OpenBLAS kernels).
+        check(x, w, b, shape: [2, 3, 4], "linear with bias", allowance: 3e-2)
     }
 
     func testLinearWithoutBiasAndSingleRow() {
         let x = randomTensor([1, 33], seed: 4), w = randomTensor([17, 33], seed: 5)
-        check(x, w, nil, shape: [1, 17], "linear without bias")
+        // Measured error/allowance 1.0e-02 (worst of 5 OpenBLAS kernels).
+        check(x, w, nil, shape: [1, 17], "linear without bias", allowance: 6e-2)
         let v = randomTensor([33], seed: 6)
-        check(v, w, nil, shape: [17], "linear on a vector")
+        // Measured error/allowance 1.2e-02 (worst of 5 OpenBLAS kernels).
+        check(v, w, nil, shape: [17], "linear on a vector", allowance: 7e-2)
     }
 
     func testLinearManyRows() {
         let x = randomTensor([300, 24], seed: 7), w = randomTensor([40, 24], seed: 8), b = randomTensor([40], seed: 9)
-        check(x, w, b, shape: [300, 40], "linear 300 rows")
+        // Measured error/allowance 1.5e-02 (worst of 5 OpenBLAS kernels).
+        check(x, w, b, shape: [300, 40], "linear 300 rows", allowance: 8e-2)
     }
 }

@@ -3,13 +3,19 @@ import Tweedie
 
 /// How far a run is from its golden, and whether that is within the tolerances.
 ///
-/// Tolerances: the 8-bit images may differ by at most 2/255 per sample with PSNR >= 40 dB per image; the raw
-/// model-space samples by at most 1e-3 x max(1, largest |sample| of the golden) per element. Samples mostly lie
-/// in [-2, 2] (limit 1e-3 to 2e-3, about 0.1-0.3 of an 8-bit step); the few-step runs that overshoot (heun and
-/// dpm2 with APG reach |x| = 5-15) drift in proportion, hence the scaling.
+/// Tolerances: the 8-bit images may differ by at most 2/255 per sample, and by little on the whole: PSNR >= 60 dB
+/// per image (RMS difference <= 0.26 levels; 2/255 everywhere would be 42.1 dB and fail, so a broad one-level shift
+/// is caught even where the per-sample bound holds). The raw model-space samples may differ by at most
+/// 1e-3 x max(1, largest |sample| of the golden) per element. Samples mostly lie in [-2, 2]; the few-step runs that
+/// overshoot (heun and dpm2 with APG reach |x| = 5-15) drift in proportion, hence the scaling.
+///
+/// Measured drift of all 56 goldens (made at 2 threads under OpenBLAS Cooperlake) when re-run under the kernels
+/// Prescott, Haswell, Zen, SkylakeX and Cooperlake: image max abs 1/255; PSNR >= 70.96 dB (fashion32/dpm2-apg,
+/// Prescott); samples <= 0.14 of their limit (fashion32/heun-apg, SkylakeX); 40 of 56 bit-identical under
+/// Cooperlake. The limits sit 2x (images), 11 dB (PSNR) and 7x (samples) beyond that.
 struct GoldenDiff {
     static let imageTolerance = 2
-    static let psnrTolerance = 40.0
+    static let psnrTolerance = 60.0
     static let tensorRelativeTolerance: Float = 1e-3
 
     /// Largest per-sample difference of the 8-bit images, in 1/255 steps.

@@ -1,40 +1,71 @@
 import Foundation
+import XCTest
 import Tweedie
+import TweedieTestSupport
 
-/// The TWEEDIE_UPDATE_GOLDENS=1 mode of the golden tests (scripts/update-goldens): rewrites the goldens and says,
-/// per golden, whether and how far it moved.
+/// The TWEEDIE_UPDATE_GOLDENS=1 mode of the golden tests (scripts/update-goldens). It re-runs every golden of the
+/// manifest first and prints how far each moved; then it writes only when no existing golden moved beyond the
+/// tolerances of `GoldenDiff`, or when TWEEDIE_ACCEPT_GOLDENS=1 (`scripts/update-goldens --accept`) says the moves
+/// are intended. Under CI it refuses outright, so an automated run can never bless a regression.
 enum GoldenUpdate {
     /// Threads and OpenBLAS kernel of this process, for the reports.
     static var machine: String { "\(Runtime.threads) thread(s), OpenBLAS \(SystemInfo.openBLASCore)" }
 
-    /// Re-runs and rewrites `goldens`, printing one line per golden and a summary.
-    static func rewrite(_ goldens: [GoldenCase]) throws {
-        var unchanged = 0, within = 0, beyond = 0, new = 0
+    static var accepting: Bool { ProcessInfo.processInfo.environment["TWEEDIE_ACCEPT_GOLDENS"] == "1" }
+
+    /// What one golden's re-run did against its stored files.
+    enum Move {
+        case new, unchanged, within(GoldenDiff), beyond(String)
+
+        var blocks: Bool { if case .beyond = self { return true } else { return false } }
+    }
+
+    /// Compares a fresh run with the stored golden.
+    static func move(_ run: GoldenOutput, from stored: GoldenOutput?) -> Move {
+        guard let stored else { return .new }
+        guard let d = try? GoldenDiff(run, against: stored) else { return .beyond("image count or size changed") }
+        if d.identical { return .unchanged }
+        return d.passes ? .within(d) : .beyond(d.summary)
+    }
+
+    /// Whether an update may write: only when no golden moved beyond tolerance, unless the moves are accepted.
+    static func mayWrite(_ moves: [Move], accepting: Bool) -> Bool { accepting || !moves.contains { $0.blocks } }
+
+    /// Re-runs `goldens`, prints every move, and rewrites them unless a move beyond tolerance was not accepted
+    /// (then it writes nothing and fails the test, so scripts/update-goldens exits non-zero).
+    static func update(_ goldens: [GoldenCase], file: StaticString = #filePath, line: UInt = #line) throws {
+        if TestEnvironment.isCI {
+            XCTFail("TWEEDIE_UPDATE_GOLDENS is refused when CI is set: goldens are updated by a person, on purpose",
+                    file: file, line: line)
+            return
+        }
+        var runs: [(GoldenCase, GoldenOutput, Move)] = []
         for g in goldens {
-            let before = try GoldenStore.read(g)
-            let after = try GoldenRun.produce(g)
-            try GoldenStore.write(after, as: g)
-            guard let before else {
-                new += 1
-                print("golden \(g.id): new")
-                continue
-            }
-            guard let d = try? GoldenDiff(after, against: before) else {
-                beyond += 1
-                print("golden \(g.id): replaced (image count or size changed)")
-                continue
-            }
-            if d.identical {
-                unchanged += 1
-                print("golden \(g.id): unchanged")
-            } else {
-                if d.passes { within += 1 } else { beyond += 1 }
-                print("golden \(g.id): moved, before vs after: \(d.summary)"
-                      + (d.passes ? " (within tolerance)" : " (BEYOND TOLERANCE)"))
+            let run = try GoldenRun.produce(g)
+            let m = move(run, from: try GoldenStore.read(g))
+            runs.append((g, run, m))
+            switch m {
+            case .new: print("golden \(g.id): new")
+            case .unchanged: print("golden \(g.id): unchanged")
+            case .within(let d): print("golden \(g.id): moved within tolerance: \(d.summary)")
+            case .beyond(let why): print("golden \(g.id): MOVED BEYOND TOLERANCE: \(why)")
             }
         }
-        print("goldens updated (\(goldens.first?.guidance ?? "-")) at \(machine): \(goldens.count) in all, "
-              + "\(unchanged) unchanged, \(within) moved within tolerance, \(beyond) moved beyond tolerance, \(new) new")
+        let count = { (p: (Move) -> Bool) in runs.filter { p($0.2) }.count }
+        let beyond = count { $0.blocks }
+        print("goldens at \(machine): \(goldens.count) in all, \(count { if case .unchanged = $0 { true } else { false } }) "
+              + "unchanged, \(count { if case .within = $0 { true } else { false } }) moved within tolerance, "
+              + "\(beyond) moved beyond tolerance, \(count { if case .new = $0 { true } else { false } }) new")
+        if !mayWrite(runs.map(\.2), accepting: accepting) {
+            XCTFail("\(beyond) golden(s) moved beyond tolerance; nothing was written. If the change is intended, "
+                    + "run scripts/update-goldens --accept", file: file, line: line)
+            return
+        }
+        for (g, run, m) in runs {
+            if case .unchanged = m { continue }
+            try GoldenStore.write(run, as: g)
+        }
+        print("goldens written" + (beyond > 0 ? " (\(beyond) beyond tolerance, accepted)" : ""))
     }
 
     /// Deletes files under Goldens/ that no golden of the manifest owns.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieSamplers
 
@@ -25,7 +26,7 @@ final class ConvergenceTests: XCTestCase {
             .dropLast().map { Float($0) }
         let out = try sampler(denoiser, x, sigmas, .unconditional, NoNoise(), ignoreSteps)
         let ratio = (s * s + sigmaMin * sigmaMin).squareRoot() / (s * s + sigmaMax * sigmaMax).squareRoot()
-        return zip(out.data, starts).map { abs(Double($0) - (mu + ($1 - mu) * ratio)) }.max()!
+        return nanMax(zip(out.data, starts).map { abs(Double($0) - (mu + ($1 - mu) * ratio)) })
     }
 
     /// Least-squares slope of log(error) against log(1/steps).

@@ -17,10 +17,3 @@ enum Fixture {
     static func ints(_ any: Any?) -> [Int] { (any as? [Any] ?? []).map { ($0 as! NSNumber).intValue } }
 }
 
-/// max |a - b| / max |b|: the relative error measure of the parity tests.
-func relativeError(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count)
-    var num: Float = 0, den: Float = 0
-    for i in 0..<a.count { num = max(num, abs(a[i] - b[i])); den = max(den, abs(b[i])) }
-    return num / max(den, 1e-30)
-}

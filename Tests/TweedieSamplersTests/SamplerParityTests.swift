@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieSamplers
 
@@ -45,16 +46,35 @@ final class SamplerParityTests: XCTestCase {
 
         let refTimesteps = Fixture.floats(c["timesteps"])
         XCTAssertEqual(schedule.timesteps.count, refTimesteps.count, name)
-        let timestepError = zip(schedule.timesteps, refTimesteps).map { abs($0 - $1) }.max() ?? 0
+        let timestepError = nanMax(zip(schedule.timesteps, refTimesteps).map { abs($0 - $1) })
         let sigmaError = refSigmas.isEmpty ? 0 : relativeError(schedule.sigmas, refSigmas)
         return Outcome(finalError: relativeError(final, Fixture.floats(c["final"])), sigmaError: sigmaError,
                        timestepError: timestepError)
     }
 
-    func check(_ o: Outcome, _ name: String, tolerance: Float = 1e-4) {
-        XCTAssertLessThanOrEqual(o.finalError, tolerance, "\(name): final sample")
-        XCTAssertLessThanOrEqual(o.sigmaError, 1e-5, "\(name): sigmas")
-        XCTAssertLessThanOrEqual(o.timestepError, 5e-4, "\(name): timesteps")
+    /// Per-run tolerance of the final sample's relative error: about 5x the worst error measured under the OpenBLAS
+    /// kernels Prescott, Haswell, Zen, SkylakeX and Cooperlake (in the comments).
+    static let finalTolerance: [String: Float] = [
+        "ddpm": 4e-6,                       // measured 6.6e-7
+        "ddim": 2e-6,                       // measured 3.5e-7
+        "ddim eta 0.5": 3e-6,               // measured 4.3e-7
+        "ddim v": 2e-6,                     // measured 3.3e-7
+        "euler": 2e-6,                      // measured 3.1e-7
+        "euler trailing": 1e-6,             // measured 1.8e-7
+        "euler karras": 1e-6,               // measured 2.0e-7
+        "euler_a": 2e-6,                    // measured 3.1e-7
+        "euler_a (torch generator)": 2e-6,  // measured 3.1e-7
+        "dpmpp_2m": 5e-6,                   // measured 9.7e-7
+        "dpmpp_2m_sde": 4e-6,               // measured 7.6e-7
+    ]
+
+    /// Sigmas agree to float rounding (measured <= 1.7e-7 relative, 0 for ddpm/ddim); timesteps exactly, except
+    /// euler karras whose timesteps come from interpolated log-sigmas (measured 6.1e-5 of a timestep).
+    func check(_ o: Outcome, _ name: String) {
+        assertMeasured(o.finalError, tolerance: Self.finalTolerance[name]!, "sampler parity \(name): final sample")
+        assertMeasured(o.sigmaError, tolerance: 1e-6, "sampler parity \(name): sigmas")
+        assertMeasured(o.timestepError, tolerance: name == "euler karras" ? 4e-4 : 1e-6,
+                       "sampler parity \(name): timesteps")
         print("parity \(name): final rel err \(o.finalError), sigma rel err \(o.sigmaError), timestep err \(o.timestepError)")
     }
 
@@ -121,7 +141,8 @@ final class SamplerParityTests: XCTestCase {
         let final = out.data.map { $0 / Float((1 + sf * sf).squareRoot()) }
         let err = relativeError(final, Fixture.floats(c["final"]))
         print("parity ddim cfg (class-conditional, learned sigma): final rel err \(err)")
-        XCTAssertLessThanOrEqual(err, 1e-4)
+        // Measured 4.3e-7 (worst of 5 OpenBLAS kernels).
+        assertMeasured(err, tolerance: 3e-6, "sampler parity ddim cfg")
         XCTAssertEqual(batches, [Int](repeating: 2 * shape[0], count: schedule.timesteps.count))
     }
 
@@ -136,7 +157,9 @@ final class SamplerParityTests: XCTestCase {
             // diffusers' VP-space latents carry no sigma scale; ours are in sigma space (see SamplingSchedule).
             let vpScale = family == .euler ? 1 : (1 + Double(schedule.sigmas[0] * schedule.sigmas[0])).squareRoot()
             let ours = z.data.map { $0 * schedule.initNoiseSigma / Float(vpScale) }
-            XCTAssertLessThanOrEqual(relativeError(ours, Fixture.floats(c["initial"])), 1e-6, name)
+            // Measured <= 2.1e-7: a float rounding of initNoiseSigma.
+            assertMeasured(relativeError(ours, Fixture.floats(c["initial"])), tolerance: 1e-6,
+                           "initial latents \(name)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieSamplers
 
@@ -38,7 +39,9 @@ final class ScheduleTests: XCTestCase {
                 let tol: Float = spacing == nil ? 1e-4 : 5e-4
                 for (a, b) in zip(sched.timesteps, refT) { XCTAssertEqual(a, b, accuracy: tol, label) }
                 if f["sigmas"] != nil {
-                    XCTAssertLessThanOrEqual(relativeError(sched.sigmas, Fixture.floats(f["sigmas"])), 2e-6, label)
+                    // Measured 0 to 2.3e-7 (float32 rounding of diffusers' sigmas) over the 78 schedules.
+                    assertMeasured(relativeError(sched.sigmas, Fixture.floats(f["sigmas"])), tolerance: 2e-6,
+                                   "schedule \(label)")
                 }
                 if let ins = f["init_noise_sigma"] as? NSNumber {
                     XCTAssertEqual(sched.initNoiseSigma, ins.floatValue, accuracy: 1e-5 * ins.floatValue, label)

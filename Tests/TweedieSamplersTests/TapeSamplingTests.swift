@@ -1,4 +1,5 @@
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieSamplers
 
@@ -43,7 +44,9 @@ final class TapeSamplingTests: XCTestCase {
         let reference = try Samplers.euler(model: plain, x: xT, sigmas: sigmas, condition: .unconditional,
                                            noise: PhiloxNoise(seed: 0), onStep: { _ in .continue })
         let recorded = loss(xT, mu, w).final
-        XCTAssertLessThanOrEqual(recorded.maxAbsDifference(reference), 1e-5 * max(1, reference.data.map(abs).max()!))
+        // Measured 6.0e-8 (worst of 5 OpenBLAS kernels).
+        assertMeasured(recorded.maxAbsDifference(reference), tolerance: 3e-7 * max(1, reference.maxAbs),
+                       "tape Euler vs Samplers.euler")
     }
 
     func testGradientsMatchFiniteDifferences() {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieImaging
 import TweedieModels
@@ -15,8 +16,7 @@ final class ClassifierCLITests: XCTestCase {
     /// Runs the `tweedie` executable built beside the test bundle.
     static func tweedie(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("tweedie")
+        process.executableURL = TestEnvironment.cliBinary
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -1,6 +1,7 @@
 import Foundation
 import TweedieCore
 import XCTest
+import TweedieTestSupport
 
 /// Helpers shared by the data-layer tests.
 enum DataSupport {
@@ -62,10 +63,9 @@ enum DataSupport {
         return ""
     }
 
-    /// Skips the test when a file of a Debian data package is absent (.ci/run installs the packages).
-    static func require(_ path: String, package: String) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            throw XCTSkip("\(path) absent: install the Debian package \(package) to run this test")
-        }
+    /// Skips the test when a file of a Debian data package is absent (.ci/run installs the packages); under CI the
+    /// absence fails the test instead.
+    static func require(_ path: String, package: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try TestEnvironment.requireFile(path, package: package, file: file, line: line)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieModels
 
@@ -18,7 +19,8 @@ final class DiTGradientTests: XCTestCase {
         XCTAssertEqual(r.outputShape, [2, 6, 8, 8], "learned sigma: 2 x in channels")
         XCTAssertEqual(r.loss, try r.io.tensor("loss").data[0], accuracy: 1e-4 * abs(r.loss))
         let inputError = relativeError(r.gradSample, try r.io.tensor("grad_sample"))
-        XCTAssertLessThanOrEqual(inputError, 1e-3, "d loss / d sample")
+        // Measured 1.5e-6 (worst of 5 OpenBLAS kernels).
+        assertMeasured(inputError, tolerance: 8e-6, "DiT gradient d loss / d sample")
         let params = try r.assertParameterGradients()
         XCTAssertEqual(params.checked, r.gradParams.count, "every parameter has a reference gradient")
         print("dit_grad: relative gradient error vs PyTorch: input \(inputError), worst parameter \(params.worst) "

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieModels
 
@@ -30,9 +31,11 @@ struct GradientFixtureRun {
         gradParams = Dictionary(uniqueKeysWithValues: zip(leaves.map(\.0), grads.dropFirst()))
     }
 
-    /// Asserts every stored parameter gradient ("grad/<name>") within `limit` relative error and returns the worst
-    /// (error, name) and how many were checked.
-    func assertParameterGradients(limit: Float = 1e-3) throws -> (worst: Float, name: String, checked: Int) {
+    /// Asserts every stored parameter gradient ("grad/<name>") within its relative-error limit and returns the worst
+    /// (error, name) and how many were checked. Measured over the UNet and DiT fixtures under 5 OpenBLAS kernels:
+    /// at most 5.4e-6, except the timestep embedder's first linear weight (2.7e-5: its input is the sinusoidal
+    /// embedding of t = 500, whose large phases carry float32 rounding), hence 3e-5 and 1e-4.
+    func assertParameterGradients() throws -> (worst: Float, name: String, checked: Int) {
         let checked = io.names.filter { $0.hasPrefix("grad/") }
         var worst: Float = 0, worstName = ""
         for key in checked {
@@ -46,8 +49,9 @@ struct GradientFixtureRun {
                 continue
             }
             let err = relativeError(g, try io.tensor(key))
-            XCTAssertLessThanOrEqual(err, limit, name)
-            if err > worst { (worst, worstName) = (err, name) }
+            let limit: Float = name.hasSuffix("timestep_embedder.linear_1.weight") ? 1e-4 : 3e-5
+            assertMeasured(err, tolerance: limit, "parameter gradient \(name)")
+            if !(err <= worst) { (worst, worstName) = (err, name) }
         }
         return (worst, worstName, checked.count)
     }

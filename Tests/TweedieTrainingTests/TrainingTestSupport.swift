@@ -34,11 +34,6 @@ enum TrainingFixtures {
     }
 }
 
-/// max |a − b| / max |b|: relative to the reference's scale, so near-zero elements do not dominate.
-func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
-    precondition(a.count == b.count, "relativeError: \(a.shape) vs \(b.shape)")
-    return a.maxAbsDifference(b) / max(b.maxAbs, 1e-30)
-}
 
 /// A scratch directory removed by the caller.
 func makeScratchDirectory(_ tag: String) throws -> String {

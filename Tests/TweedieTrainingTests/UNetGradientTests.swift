@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieModels
 
@@ -16,7 +17,8 @@ final class UNetGradientTests: XCTestCase {
         let r = try run(checkpointing: false)
         XCTAssertEqual(r.loss, try r.io.tensor("loss").data[0], accuracy: 1e-4 * abs(r.loss))
         let e = relativeError(r.gradSample, try r.io.tensor("grad_sample"))
-        XCTAssertLessThanOrEqual(e, 1e-3, "d loss / d sample")
+        // Measured 9.8e-7 (worst of 5 OpenBLAS kernels).
+        assertMeasured(e, tolerance: 5e-6, "UNet gradient d loss / d sample")
         let params = try r.assertParameterGradients()
         XCTAssertGreaterThanOrEqual(params.checked, 10)
         print("unet_grad: worst relative gradient error vs PyTorch \(max(e, params.worst)) over \(params.checked + 1) tensors")

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TweedieTestSupport
 import TweedieCore
 import TweedieModels
 import TweedieSamplers
@@ -37,7 +38,8 @@ final class VarianceBoundLossTests: XCTestCase {
         let want = try f.io.tensor("loss").data[0]
         XCTAssertEqual(value, want, accuracy: 1e-5 * want)
         let err = relativeError(grad, try f.io.tensor("grad_v"))
-        XCTAssertLessThanOrEqual(err, 1e-4)
+        // Measured 0 (worst of 5 OpenBLAS kernels); 1e-6 leaves a few float32 roundings for another libm's exp and log.
+        assertMeasured(err, tolerance: 1e-6, "variance bound gradient")
         print("vlb: loss \(value) vs \(want), gradient relative error \(err)")
     }
 

@@ -22,10 +22,18 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
             po.update(repeating: 0, count: rows * outFeatures)
         }
         guard inFeatures > 0 else { return }
+        // One GEMM per leading (batch) index, so each sample's rows go through a GEMM of the same shape whatever the
+        // batch size: OpenBLAS's Haswell/Zen kernels round a row differently depending on where it falls among the
+        // kernel's column tiles, and image i of a batch must equal the same image made alone, bit for bit.
+        let groups = x.rank >= 2 ? x.shape[0] : 1
+        let perGroup = rows / max(groups, 1)
         x.withUnsafeBufferPointer { px in
             weight.withUnsafeBufferPointer { pw in
-                sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-                      a: px.baseAddress!, b: pw.baseAddress!, beta: bias == nil ? 0 : 1, c: po)
+                for g in 0..<groups where perGroup > 0 {
+                    sgemm(transB: true, m: perGroup, n: outFeatures, k: inFeatures,
+                          a: px.baseAddress! + g * perGroup * inFeatures, b: pw.baseAddress!,
+                          beta: bias == nil ? 0 : 1, c: po + g * perGroup * outFeatures)
+                }
             }
         }
     }

@@ -58,16 +58,29 @@ public struct Tensor: Equatable, Sendable {
         try data.withUnsafeMutableBufferPointer(body)
     }
 
-    /// Largest absolute element (0 for an empty tensor).
-    public var maxAbs: Float { data.reduce(0) { max($0, abs($1)) } }
+    /// Largest absolute element (0 for an empty tensor); NaN when any element is NaN, so a broken output can never
+    /// look small (Swift's `max` would silently drop the NaN).
+    public var maxAbs: Float {
+        var m: Float = 0
+        for v in data {
+            if v.isNaN { return .nan }
+            m = Swift.max(m, abs(v))
+        }
+        return m
+    }
 }
 
 extension Tensor {
-    /// Largest absolute elementwise difference between two tensors of the same shape.
+    /// Largest absolute elementwise difference between two tensors of the same shape; NaN when any difference is
+    /// NaN (a NaN on either side, or Inf - Inf), +Inf when one side is infinite and the other is not.
     public func maxAbsDifference(_ other: Tensor) -> Float {
         precondition(shape == other.shape, "maxAbsDifference: shapes \(shape) and \(other.shape) differ")
         var m: Float = 0
-        for i in 0..<count { m = max(m, abs(data[i] - other.data[i])) }
+        for i in 0..<count {
+            let d = abs(data[i] - other.data[i])
+            if d.isNaN { return .nan }
+            m = Swift.max(m, d)
+        }
         return m
     }
 }
