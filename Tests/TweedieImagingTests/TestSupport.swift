@@ -43,14 +43,7 @@ enum Support {
     }
 
     /// CRC-32 as PNG uses it, so tests can forge chunks with valid checksums.
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes {
-            c ^= UInt32(b)
-            for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        }
-        return ~c
-    }
+    static func crc32(_ bytes: [UInt8]) -> UInt32 { Checksum.crc32(bytes) }
 
     /// Chunk types of a PNG stream in order, paired with their keyword for text chunks.
     static func chunkList(_ png: [UInt8]) -> [(type: String, keyword: String?)] {

@@ -36,7 +36,7 @@ enum PNGChunks {
             guard end + 4 <= bytes.count else {
                 throw TweedieError.badInput("\(name): truncated PNG (\(type) chunk at byte \(p) runs past the end)")
             }
-            let crc = CRC32.chunk(type: typeBytes, data: bytes[start..<end])
+            let crc = Checksum.crc32(bytes[start..<end], continuing: Checksum.crc32(typeBytes))
             guard crc == readUInt32(bytes, end) else {
                 throw TweedieError.badInput("\(name): corrupt PNG (CRC mismatch in \(type) chunk at byte \(p))")
             }
@@ -59,7 +59,7 @@ enum PNGChunks {
         appendUInt32(UInt32(data.count), to: &out)
         out += typeBytes
         out += data
-        appendUInt32(CRC32.chunk(type: typeBytes, data: data[...]), to: &out)
+        appendUInt32(Checksum.crc32(data, continuing: Checksum.crc32(typeBytes)), to: &out)
     }
 
     /// `png` with the given chunks inserted just before its first IDAT (text is conventionally placed before

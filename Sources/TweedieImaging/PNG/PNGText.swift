@@ -4,7 +4,7 @@ import TweedieCore
 ///
 /// Writing follows PIL's `PngInfo.add_text`, which is what A1111-style tools use for `parameters`: a value that
 /// Latin-1 can hold is written as tEXt (no length limit applies), anything else as uncompressed UTF-8 iTXt.
-/// Reading accepts all three kinds, decompressing zTXt and compressed iTXt with the Swift `Inflate`.
+/// Reading accepts all three kinds, decompressing zTXt and compressed iTXt with `Inflate` (zlib).
 enum PNGText {
     /// Upper bound on one decompressed text value, so a hostile file cannot exhaust memory.
     static let maxDecompressedBytes = 64 << 20
