@@ -101,6 +101,6 @@ final class GoldenImageTests: XCTestCase {
         for f in goldens.flatMap(\.files) {
             bytes += (try? FileManager.default.attributesOfItem(atPath: GoldenStore.url(f).path))?[.size] as? Int ?? 0
         }
-        XCTAssertLessThan(bytes, 3_000_000, "Goldens/ holds \(bytes) bytes")
+        XCTAssertLessThan(bytes, 4_000_000, "Goldens/ holds \(bytes) bytes")  // 3.48 MB with 16 samplers x 3 models
     }
 }
