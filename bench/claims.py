@@ -86,6 +86,9 @@ def engine_commit():
     '-dirty' when the engine's sources in the working tree differ from it."""
     if os.environ.get("TWEEDIE_COMMIT"):
         return os.environ["TWEEDIE_COMMIT"]
+    snapshot = os.path.join(ROOT, ".snapshot-commit")  # a tree bench/build-clean unpacked
+    if os.path.isfile(snapshot):
+        return open(snapshot).read().strip()
     stamp = os.path.join(os.path.dirname(os.environ.get("TWEEDIE_BIN", "")), "tweedie.commit")
     if os.environ.get("TWEEDIE_BIN") and os.path.isfile(stamp):
         return open(stamp).read().strip()
