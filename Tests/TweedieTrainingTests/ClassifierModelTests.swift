@@ -30,7 +30,7 @@ final class ClassifierModelTests: XCTestCase {
     /// Loss and every gradient of the tape twin (weights and input) match PyTorch autograd.
     func testGradientsMatchPyTorch() throws {
         let config = try ClassifierConfig(json: JSONConfig(path: Self.tiny + "/config.json"))
-        let net = try DifferentiableClassifier(config: config)
+        let net = try TweedieClassifier.network(config: config)
         let io = try SafeTensorsFile(path: Self.tiny + "/io.safetensors")
         let tape = Tape()
         let file = try SafeTensorsFile(path: Self.tiny + "/" + TweedieClassifier.weightsFile)
@@ -56,8 +56,8 @@ final class ClassifierModelTests: XCTestCase {
     /// round-trip through a folder.
     func testTwinAgreesWithInferenceModel() throws {
         let config = Self.tinyConfig(layers: 2)
-        let weights = try DifferentiableClassifier.initialParameters(config: config, seed: 3)
-        let net = try DifferentiableClassifier(config: config)
+        let weights = try TweedieClassifier.initialParameters(config: config, seed: 3)
+        let net = try TweedieClassifier.network(config: config)
         XCTAssertEqual(weights.map(\.0), net.parameterShapes.map(\.name))
         let images = Tensor(shape: [5, 3, 8, 8], data: (0..<960).map { Float(sin(Double($0) * 0.37)) })
         let tape = Tape()
@@ -110,7 +110,7 @@ final class ClassifierModelTests: XCTestCase {
     /// Missing, mis-shaped and unexpected tensors are badInput naming the file and the tensor.
     func testBadCheckpointNamesFileAndTensor() throws {
         let config = Self.tinyConfig()
-        let weights = try DifferentiableClassifier.initialParameters(config: config, seed: 0)
+        let weights = try TweedieClassifier.initialParameters(config: config, seed: 0)
         let dir = try makeScratchDirectory("classifier-bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try ClassifierFolder.write(config: config, parameters: weights, to: dir)

@@ -10,7 +10,7 @@ import TweedieModels
 final class DiTGradientTests: XCTestCase {
     private func run(checkpointing: Bool) throws -> GradientFixtureRun {
         let folder = TrainingFixtures.own("dit_grad")
-        let net = try DifferentiableDiT(config: TrainingFixtures.ditConfig(folder), checkpointing: checkpointing)
+        let net = try DiTTransformer2DModel.network(config: TrainingFixtures.ditConfig(folder), checkpointing: checkpointing)
         return try GradientFixtureRun(net, folder: folder)
     }
 

@@ -7,7 +7,7 @@ import TweedieModels
 /// The tape forward of DiTTransformer2DModel against the inference model and diffusers' outputs, its parameter
 /// list and its adaLN-Zero initialisation.
 final class DifferentiableDiTTests: XCTestCase {
-    private func forward(_ net: DifferentiableDiT, _ weights: [(String, Tensor)], _ x: Tensor, _ t: [Float],
+    private func forward(_ net: DiTTransformer2DModel, _ weights: [(String, Tensor)], _ x: Tensor, _ t: [Float],
                          _ labels: [Int]) throws -> Tensor {
         let tape = Tape()
         let params = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, tape.constant($0.1)) })
@@ -24,7 +24,7 @@ final class DifferentiableDiTTests: XCTestCase {
             let io = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent("io.safetensors"))
             let sample = try io.tensor("sample" + suffix), timesteps = try io.tensor("timestep").data
             let labels = try io.int64s("class_labels").map { Int($0) }
-            let net = try DifferentiableDiT(config: TrainingFixtures.ditConfig(folder))
+            let net = try DiTTransformer2DModel.network(config: TrainingFixtures.ditConfig(folder))
             let out = try forward(net, try TrainingFixtures.weights(folder), sample, timesteps, labels)
             let reference = try model.forward(sample, timesteps: timesteps, classLabels: labels)
             XCTAssertEqual(out.shape, reference.shape, name)
@@ -42,7 +42,7 @@ final class DifferentiableDiTTests: XCTestCase {
     func testParameterNamesMatchCheckpoint() throws {
         for name in ["dit_a", "dit_b_transformer2d"] {
             let folder = TrainingFixtures.models(name)
-            let net = try DifferentiableDiT(config: TrainingFixtures.ditConfig(folder))
+            let net = try DiTTransformer2DModel.network(config: TrainingFixtures.ditConfig(folder))
             let saved = try TrainingFixtures.weights(folder)
             XCTAssertEqual(Set(net.parameterShapes.map(\.name)), Set(saved.map(\.0)), name)
             var shapes = Dictionary(uniqueKeysWithValues: saved.map { ($0.0, $0.1.shape) })
@@ -63,7 +63,7 @@ final class DifferentiableDiTTests: XCTestCase {
     /// xavier-uniform, embedders N(0, 0.02²), biases zero; values depend on the seed.
     func testAdaLNZeroInitialisation() throws {
         let config = try TrainingFixtures.ditConfig(TrainingFixtures.models("dit_a"))   // D = 16, 2 blocks
-        let params = Dictionary(uniqueKeysWithValues: try DifferentiableDiT.initialParameters(config: config, seed: 3))
+        let params = Dictionary(uniqueKeysWithValues: try DiTTransformer2DModel.initialParameters(config: config, seed: 3))
         for name in ["transformer_blocks.0.norm1.linear.weight", "transformer_blocks.1.norm1.linear.bias",
                      "proj_out_1.weight", "proj_out_2.weight", "proj_out_2.bias", "pos_embed.proj.bias",
                      "transformer_blocks.0.attn1.to_q.bias"] {
@@ -81,17 +81,17 @@ final class DifferentiableDiTTests: XCTestCase {
             let std = (t.data.reduce(0) { $0 + $1 * $1 } / Float(t.count)).squareRoot()
             XCTAssertEqual(std, 0.02, accuracy: 0.005, name)
         }
-        let net = try DifferentiableDiT(config: config)
+        let net = try DiTTransformer2DModel.network(config: config)
         let x = Tensor(shape: [2, 4, 8, 8], data: (0..<512).map { sinf(Float($0)) })
         let out = try forward(net, Array(params), x, [5, 700], [0, 10])
         XCTAssertEqual(out.maxAbs, 0, "zero final layer: zero output")
-        let other = Dictionary(uniqueKeysWithValues: try DifferentiableDiT.initialParameters(config: config, seed: 4))
+        let other = Dictionary(uniqueKeysWithValues: try DiTTransformer2DModel.initialParameters(config: config, seed: 4))
         XCTAssertNotEqual(other["transformer_blocks.0.ff.net.0.proj.weight"], ff)
     }
 
     func testBadInputsAreRefusedByName() throws {
         let folder = TrainingFixtures.models("dit_a")
-        let net = try DifferentiableDiT(config: TrainingFixtures.ditConfig(folder))
+        let net = try DiTTransformer2DModel.network(config: TrainingFixtures.ditConfig(folder))
         let weights = try TrainingFixtures.weights(folder)
         XCTAssertThrowsError(try forward(net, weights, Tensor(shape: [1, 4, 8, 8]), [1], [11])) {
             XCTAssertTrue(($0 as? TweedieError)?.message.contains("class label 11") ?? false, "\($0)")

@@ -15,7 +15,7 @@ final class DifferentiableUNetTests: XCTestCase {
             let io = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent("io.safetensors"))
             let sample = try io.tensor("sample"), timesteps = try io.tensor("timestep").data
             let labels = io.info("class_labels") == nil ? nil : try io.int64s("class_labels").map { Int($0) }
-            let net = try DifferentiableUNet2D(config: TrainingFixtures.unetConfig(folder))
+            let net = try UNet2DModel.network(config: TrainingFixtures.unetConfig(folder))
             let tape = Tape()
             let params = Dictionary(uniqueKeysWithValues: try TrainingFixtures.weights(folder).map {
                 ($0.0, tape.constant($0.1))
@@ -36,7 +36,7 @@ final class DifferentiableUNetTests: XCTestCase {
     func testParameterNamesMatchCheckpoint() throws {
         for name in ["unet_a", "unet_b", "unet_d"] {
             let folder = TrainingFixtures.models(name)
-            let net = try DifferentiableUNet2D(config: TrainingFixtures.unetConfig(folder))
+            let net = try UNet2DModel.network(config: TrainingFixtures.unetConfig(folder))
             let saved = try TrainingFixtures.weights(folder)
             XCTAssertEqual(Set(net.parameterShapes.map(\.name)), Set(saved.map(\.0)), name)
             try net.validate(Dictionary(uniqueKeysWithValues: saved.map { ($0.0, $0.1.shape) }), source: name)

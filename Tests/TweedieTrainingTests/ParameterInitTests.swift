@@ -6,7 +6,7 @@ import TweedieModels
 final class ParameterInitTests: XCTestCase {
     func testPyTorchDefaultsPerParameterKind() throws {
         let config = try TrainingFixtures.unetConfig(TrainingFixtures.models("unet_b"))
-        let params = Dictionary(uniqueKeysWithValues: try DifferentiableUNet2D.initialParameters(config: config, seed: 5))
+        let params = Dictionary(uniqueKeysWithValues: try UNet2DModel.initialParameters(config: config, seed: 5))
         let convW = try XCTUnwrap(params["down_blocks.1.resnets.0.conv1.weight"])   // [16, 8, 3, 3]
         let bound = 1 / Float(8 * 9).squareRoot()
         XCTAssertLessThanOrEqual(convW.maxAbs, bound)

@@ -62,7 +62,7 @@ final class TrainerTests: XCTestCase {
         for ((name, a), (_, b)) in zip(second.parameters, direct.parameters) { XCTAssertEqual(a, b, name) }
         for ((name, a), (_, b)) in zip(second.emaWeights, direct.emaWeights) { XCTAssertEqual(a, b, "ema \(name)") }
         // The weights moved, and the loss log holds one row per step without duplicates after the resume.
-        let initial = try DifferentiableUNet2D.initialParameters(config: TinyRun.recipe().modelConfig(), seed: 7)
+        let initial = try UNet2DModel.initialParameters(config: TinyRun.recipe().modelConfig(), seed: 7)
         XCTAssertNotEqual(initial[0].1, direct.parameters[0].1)
         XCTAssertEqual(LossLog.read(resumed + "/loss.csv").map(\.step), [1, 2, 3, 4])
         XCTAssertEqual(LossLog.read(resumed + "/loss.csv").map(\.loss), LossLog.read(straight + "/loss.csv").map(\.loss))

@@ -9,7 +9,7 @@ import TweedieModels
 final class UNetGradientTests: XCTestCase {
     private func run(checkpointing: Bool) throws -> GradientFixtureRun {
         let folder = TrainingFixtures.own("unet_grad")
-        let net = try DifferentiableUNet2D(config: TrainingFixtures.unetConfig(folder), checkpointing: checkpointing)
+        let net = try UNet2DModel.network(config: TrainingFixtures.unetConfig(folder), checkpointing: checkpointing)
         return try GradientFixtureRun(net, folder: folder)
     }
 

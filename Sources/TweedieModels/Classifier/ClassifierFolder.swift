@@ -2,13 +2,13 @@ import Foundation
 import TweedieCore
 
 /// Classifier folders on disk: `config.json` (a `ClassifierConfig`) beside `model.safetensors` (Float32 weights
-/// under the names `DifferentiableClassifier.parameterShapes` lists).
+/// under the names `TweedieClassifier.parameterShapes` lists).
 public enum ClassifierFolder {
     /// Writes `config` and `parameters` into `directory` (created if needed); each file is written under a
     /// temporary name and renamed. The parameters are checked against the config first.
     public static func write(config: ClassifierConfig, parameters: [(String, Tensor)], to directory: String,
                              metadata: [String: String] = [:]) throws {
-        let net = try DifferentiableClassifier(config: config)
+        let net = try TweedieClassifier.network(config: config)
         try net.validate(Dictionary(parameters.map { ($0.0, $0.1.shape) }, uniquingKeysWith: { a, _ in a }),
                          source: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

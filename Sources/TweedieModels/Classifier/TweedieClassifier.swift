@@ -26,6 +26,8 @@ public final class TweedieClassifier {
     public let config: ClassifierConfig
     /// Elements over all weights.
     public let parameterCount: Int
+    /// The parameters every pass reads.
+    public let weights: ModelWeights
     /// Images per internal forward chunk (bounds the memory of large batches).
     public var chunkSize = 128
 
@@ -41,6 +43,7 @@ public final class TweedieClassifier {
     public init(config: ClassifierConfig, store: WeightStore) throws {
         try config.validate(source: store.source.path)
         self.config = config
+        let l = WeightLoader(store)
         var stages: [[Layer]] = []
         var channels = config.inChannels
         for (i, out) in config.blockOutChannels.enumerated() {
@@ -48,15 +51,16 @@ public final class TweedieClassifier {
             for j in 0..<config.layersPerBlock {
                 let prefix = ClassifierNames.layer(i, j)
                 layers.append(Layer(
-                    conv: try Conv2d(store, prefix + ".conv", in: channels, out: out, kernel: 3, padding: 1),
-                    norm: try GroupNorm(store, prefix + ".norm", channels: out, groups: config.normNumGroups,
+                    conv: try Conv2d(l, prefix + ".conv", in: channels, out: out, kernel: 3, padding: 1),
+                    norm: try GroupNorm(l, prefix + ".norm", channels: out, groups: config.normNumGroups,
                                         eps: config.normEps)))
                 channels = out
             }
             stages.append(layers)
         }
         self.stages = stages
-        head = try Linear(store, ClassifierNames.head, in: channels, out: config.numClasses)
+        head = try Linear(l, ClassifierNames.head, in: channels, out: config.numClasses)
+        weights = l.weights
         try store.finish(modelName: ClassifierConfig.className)
         parameterCount = store.parameterCount
     }
@@ -109,14 +113,24 @@ public final class TweedieClassifier {
     }
 
     private func forward(_ images: Tensor) -> Tensor {
+        let tape = Tape()
+        // The shape was checked by `logits(_:)`, the only caller.
+        return try! logits(ForwardScope(tape: tape, weights: weights), images: tape.constant(images)).value
+    }
+
+    /// Class logits [N, numClasses] of `images` [N, C, S, S] on `scope`'s tape (differentiable in the images and,
+    /// with the trainer's variables in the scope, in the weights).
+    public func logits(_ scope: ForwardScope, images: Variable) throws -> Variable {
+        try checkInput(images.shape)
+        let t = scope.tape
         var h = images
         for (i, layers) in stages.enumerated() {
-            for layer in layers { h = silu(layer.norm(layer.conv(h))) }
-            if i < stages.count - 1 { h = avgPool2d(h, kernel: 2) }
+            for layer in layers { h = t.silu(layer.norm(scope, layer.conv(scope, h))) }
+            if i < stages.count - 1 { h = t.avgPool2d(h, kernel: 2) }
         }
         // Global average pool: one pooling window over the whole (square) final map.
-        let pooled = avgPool2d(h, kernel: config.finalSide).reshaped([h.shape[0], h.shape[1]])
-        return head(pooled)
+        let pooled = t.reshape(t.avgPool2d(h, kernel: config.finalSide), [h.shape[0], h.shape[1]])
+        return head(scope, pooled)
     }
 
     private func slice(_ x: Tensor, _ range: Range<Int>) -> Tensor {
@@ -126,7 +140,7 @@ public final class TweedieClassifier {
     }
 }
 
-/// Tensor names of a classifier checkpoint, shared by the inference model and its differentiable twin.
+/// Tensor names of a classifier checkpoint.
 enum ClassifierNames {
     /// Prefix of layer `j` of stage `i`: `stages.<i>.<j>` (then `.conv` and `.norm`).
     static func layer(_ i: Int, _ j: Int) -> String { "stages.\(i).\(j)" }

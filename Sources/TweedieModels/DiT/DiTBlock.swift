@@ -3,12 +3,12 @@ import TweedieCore
 /// One DiT block (diffusers' BasicTransformerBlock with `norm_type="ada_norm_zero"`): its own
 /// timestep+label embedding, adaLN-Zero modulation of self-attention and feed-forward, gated residuals.
 struct DiTBlock {
+    /// "transformer_blocks.<i>".
+    let prefix: String
     let timestepMLP: TimestepMLP
-    let classTable: Tensor
     let adaLinear: Linear
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
     let heads: Int
-    let norm3Weight: Tensor?, norm3Bias: Tensor?
     let normEps: Float
     let ffIn: Linear, ffOut: Linear
     let activation: DiTConfig.FeedForwardActivation
@@ -16,55 +16,60 @@ struct DiTBlock {
     /// Width of diffusers' CombinedTimestepLabelEmbeddings sinusoid.
     static let timestepProjDim = 256
 
-    init(_ store: WeightStore, _ prefix: String, config c: DiTConfig) throws {
+    init(_ l: WeightLoader, _ prefix: String, config c: DiTConfig) throws {
         let d = c.innerDim
-        timestepMLP = try TimestepMLP(store, prefix + ".norm1.emb.timestep_embedder", in: Self.timestepProjDim,
+        self.prefix = prefix
+        timestepMLP = try TimestepMLP(l, prefix + ".norm1.emb.timestep_embedder", in: Self.timestepProjDim,
                                       hidden: d, out: d)
-        classTable = try store.tensor(prefix + ".norm1.emb.class_embedder.embedding_table.weight",
-                                      shape: [c.numEmbedsAdaNorm + 1, d])
-        adaLinear = try Linear(store, prefix + ".norm1.linear", in: d, out: 6 * d)
-        toQ = try Linear(store, prefix + ".attn1.to_q", in: d, out: d, bias: c.attentionBias)
-        toK = try Linear(store, prefix + ".attn1.to_k", in: d, out: d, bias: c.attentionBias)
-        toV = try Linear(store, prefix + ".attn1.to_v", in: d, out: d, bias: c.attentionBias)
-        toOut = try Linear(store, prefix + ".attn1.to_out.0", in: d, out: d)
+        try l.load(prefix + ".norm1.emb.class_embedder.embedding_table.weight", shape: [c.numEmbedsAdaNorm + 1, d])
+        adaLinear = try Linear(l, prefix + ".norm1.linear", in: d, out: 6 * d)
+        toQ = try Linear(l, prefix + ".attn1.to_q", in: d, out: d, bias: c.attentionBias)
+        toK = try Linear(l, prefix + ".attn1.to_k", in: d, out: d, bias: c.attentionBias)
+        toV = try Linear(l, prefix + ".attn1.to_v", in: d, out: d, bias: c.attentionBias)
+        toOut = try Linear(l, prefix + ".attn1.to_out.0", in: d, out: d)
         heads = c.numAttentionHeads
         if c.normElementwiseAffine {
-            norm3Weight = try store.tensor(prefix + ".norm3.weight", shape: [d])
-            norm3Bias = try store.tensor(prefix + ".norm3.bias", shape: [d])
-        } else {
-            norm3Weight = nil
-            norm3Bias = nil
+            try l.load(prefix + ".norm3.weight", shape: [d])
+            try l.load(prefix + ".norm3.bias", shape: [d])
         }
         normEps = c.normEps
         let inner = 4 * d
-        ffIn = try Linear(store, prefix + ".ff.net.0.proj", in: d, out: c.activation == .geglu ? 2 * inner : inner)
-        ffOut = try Linear(store, prefix + ".ff.net.2", in: inner, out: d)
+        ffIn = try Linear(l, prefix + ".ff.net.0.proj", in: d, out: c.activation == .geglu ? 2 * inner : inner)
+        ffOut = try Linear(l, prefix + ".ff.net.2", in: inner, out: d)
         activation = c.activation
     }
 
     /// Conditioning vector [N, D]: timestep MLP of the shared sinusoid `timestepProj` plus the label embedding.
-    func conditioning(timestepProj: Tensor, labels: [Int]) -> Tensor {
-        add(timestepMLP(timestepProj), embedding(labels, table: classTable))
+    func conditioning(_ s: ForwardScope, timestepProj: Variable, labels: [Int]) -> Variable {
+        let table = s.param(prefix + ".norm1.emb.class_embedder.embedding_table.weight")
+        return s.tape.add(timestepMLP(s, timestepProj), s.tape.embedding(labels, table: table))
     }
+
+    /// The parameters of the modulated attention and feed-forward: a checkpointed region's inputs (the block's
+    /// embedder stays outside, as its output also feeds the final layer).
+    var bodyPrefixes: [String] { [".norm1.linear", ".attn1", ".norm3", ".ff"].map { prefix + $0 } }
 
     /// x [N, L, D] with conditioning [N, D] -> [N, L, D].
-    func callAsFunction(_ x: Tensor, conditioning: Tensor) -> Tensor {
-        let m = chunk(adaLinear(silu(conditioning)), 6, axis: 1)
+    func callAsFunction(_ s: ForwardScope, _ x: Variable, conditioning: Variable) -> Variable {
+        let t = s.tape
+        let m = t.chunk(adaLinear(s, t.silu(conditioning)), 6, axis: 1)
         // m: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
-        let n1 = modulate(layerNorm(x, weight: nil, bias: nil, eps: 1e-6), shift: m[0], scale: m[1])
-        let a = toOut(attention(q: toQ(n1), k: toK(n1), v: toV(n1), heads: heads))
-        let h = add(gate(a, m[2]), x)
-        let n3 = modulate(layerNorm(h, weight: norm3Weight, bias: norm3Bias, eps: normEps), shift: m[3], scale: m[4])
-        return add(gate(ffOut(feedForwardActivation(ffIn(n3))), m[5]), h)
+        let n1 = t.modulate(t.layerNorm(x, eps: 1e-6), shift: m[0], scale: m[1])
+        let a = toOut(s, t.attention(q: toQ(s, n1), k: toK(s, n1), v: toV(s, n1), heads: heads))
+        let h = t.add(t.gate(a, m[2]), x)
+        let normed = t.layerNorm(h, weight: s.optionalParam(prefix + ".norm3.weight"),
+                                 bias: s.optionalParam(prefix + ".norm3.bias"), eps: normEps)
+        let n3 = t.modulate(normed, shift: m[3], scale: m[4])
+        return t.add(t.gate(ffOut(s, feedForwardActivation(t, ffIn(s, n3))), m[5]), h)
     }
 
-    private func feedForwardActivation(_ x: Tensor) -> Tensor {
+    private func feedForwardActivation(_ t: Tape, _ x: Variable) -> Variable {
         switch activation {
-        case .gelu: return gelu(x, approximate: false)
-        case .geluApproximate: return gelu(x, approximate: true)
+        case .gelu: return t.gelu(x, approximate: false)
+        case .geluApproximate: return t.gelu(x, approximate: true)
         case .geglu:
-            let parts = chunk(x, 2, axis: x.rank - 1)
-            return mul(parts[0], gelu(parts[1], approximate: false))
+            let parts = t.chunk(x, 2, axis: x.shape.count - 1)
+            return t.mul(parts[0], t.gelu(parts[1], approximate: false))
         }
     }
 }

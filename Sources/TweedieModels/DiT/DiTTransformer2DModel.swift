@@ -3,6 +3,7 @@ import TweedieCore
 /// diffusers' DiTTransformer2DModel (also built from the older Transformer2DModel DiT config): patch embedding
 /// with fixed 2-D sin-cos positions, adaLN-Zero transformer blocks conditioned on timestep and class label,
 /// a final adaLN modulation (from the first block's conditioning, as diffusers does) and unpatchify.
+/// Written once over the tape, like `UNet2DModel`: inference, training and gradients run the same layers.
 public final class DiTTransformer2DModel: DiffusionModel {
     /// The config the network was built from.
     public let config: DiTConfig
@@ -16,6 +17,10 @@ public final class DiTTransformer2DModel: DiffusionModel {
     public var numClassEmbeds: Int? { config.numEmbedsAdaNorm }
     /// Elements over all loaded weight tensors.
     public let parameterCount: Int
+    /// The parameters (and weight providers) every forward pass reads.
+    public let weights: ModelWeights
+    /// Recompute each block's attention and feed-forward in the backward pass (training memory).
+    public var checkpointing = false
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
     public internal(set) var folderInfo: ModelFolderInfo
 
@@ -29,20 +34,31 @@ public final class DiTTransformer2DModel: DiffusionModel {
     public init(config c: DiTConfig, store: WeightStore) throws {
         config = c
         let d = c.innerDim, p = c.patchSize
-        patchEmbed = try Conv2d(store, "pos_embed.proj", in: c.inChannels, out: d, kernel: p, stride: p)
+        let l = WeightLoader(store)
+        patchEmbed = try Conv2d(l, "pos_embed.proj", in: c.inChannels, out: d, kernel: p, stride: p)
         posEmbed = sincos2DPositionalEmbedding(embedDim: d, gridSize: c.sampleSize / p, baseSize: c.sampleSize / p,
                                                interpolationScale: 1)
-        blocks = try (0..<c.numLayers).map { try DiTBlock(store, "transformer_blocks.\($0)", config: c) }
-        projOut1 = try Linear(store, "proj_out_1", in: d, out: 2 * d)
-        projOut2 = try Linear(store, "proj_out_2", in: d, out: p * p * c.outChannels)
+        blocks = try (0..<c.numLayers).map { try DiTBlock(l, "transformer_blocks.\($0)", config: c) }
+        projOut1 = try Linear(l, "proj_out_1", in: d, out: 2 * d)
+        projOut2 = try Linear(l, "proj_out_2", in: d, out: p * p * c.outChannels)
+        weights = l.weights
         parameterCount = store.parameterCount
         folderInfo = ModelFolderInfo(className: "DiTTransformer2DModel", store: store)
     }
 
     /// Runs the whole batch through the DiT; see `DiffusionModel.forward`.
     public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
-        let name = "DiTTransformer2DModel"
-        let t = try ForwardInputs.timesteps(sample, timesteps, channels: config.inChannels, model: name)
+        let tape = Tape()
+        return try forward(ForwardScope(tape: tape, weights: weights), sample: tape.constant(sample),
+                           timesteps: timesteps, classLabels: classLabels).value
+    }
+
+    /// The raw output [N, out_channels, H, W] of `sample` [N, C, H, W] (square, side divisible by the patch)
+    /// recorded on `scope`'s tape; class labels in 0...num_embeds_ada_norm (the last is the null class).
+    public func forward(_ scope: ForwardScope, sample: Variable, timesteps: [Float],
+                        classLabels: [Int]?) throws -> Variable {
+        let name = "DiTTransformer2DModel", tape = scope.tape
+        let times = try ForwardInputs.timesteps(sample.shape, timesteps, channels: config.inChannels, model: name)
         let n = sample.shape[0], size = sample.shape[2], p = config.patchSize
         guard sample.shape[3] == size, size % p == 0 else {
             throw TweedieError.badInput("\(name): sample must be square with a side divisible by the patch size "
@@ -53,39 +69,23 @@ public final class DiTTransformer2DModel: DiffusionModel {
         let pos = size == config.sampleSize ? posEmbed
             : sincos2DPositionalEmbedding(embedDim: config.innerDim, gridSize: grid,
                                           baseSize: config.sampleSize / p, interpolationScale: 1)
-        var x = addRows(nchwToNLC(patchEmbed(sample)), pos)
-        let tproj = timestepEmbedding(t, dim: DiTBlock.timestepProjDim, flipSinToCos: true, downscaleFreqShift: 1)
-        var firstConditioning: Tensor? = nil
+        var x = tape.addRows(tape.nchwToNLC(patchEmbed(scope, sample)), tape.constant(pos))
+        let tproj = tape.constant(timestepEmbedding(times, dim: DiTBlock.timestepProjDim, flipSinToCos: true,
+                                                    downscaleFreqShift: 1))
+        var first: Variable? = nil
         for block in blocks {
-            let cond = block.conditioning(timestepProj: tproj, labels: labels)
-            if firstConditioning == nil { firstConditioning = cond }
-            x = block(x, conditioning: cond)
-        }
-        let mod = chunk(projOut1(silu(firstConditioning!)), 2, axis: 1)
-        x = projOut2(modulate(layerNorm(x, weight: nil, bias: nil, eps: 1e-6), shift: mod[0], scale: mod[1]))
-        return unpatchify(x, grid: grid, patch: p, channels: config.outChannels)
-    }
-}
-
-/// [N, h*w, p*p*C] tokens (each patch laid out (p, q, c)) -> [N, C, h*p, w*p]: diffusers' einsum
-/// "nhwpqc->nchpwq".
-func unpatchify(_ x: Tensor, grid: Int, patch p: Int, channels c: Int) -> Tensor {
-    let n = x.shape[0], side = grid * p
-    precondition(x.shape == [n, grid * grid, p * p * c], "unpatchify: unexpected token shape \(x.shape)")
-    return Tensor(shape: [n, c, side, side]) { out in
-        x.withUnsafeBufferPointer { src in
-            let s = src.baseAddress!, o = out.baseAddress!
-            parallelFor(n * c) { nc in
-                let b = nc / c, ch = nc % c
-                let dst = o + nc * side * side
-                for y in 0..<side {
-                    let hi = y / p, pi = y % p
-                    for xx in 0..<side {
-                        let wi = xx / p, qi = xx % p
-                        dst[y * side + xx] = s[((b * grid + hi) * grid + wi) * p * p * c + (pi * p + qi) * c + ch]
-                    }
-                }
+            let cond = block.conditioning(scope, timestepProj: tproj, labels: labels)
+            if first == nil { first = cond }
+            x = scope.checkpoint(checkpointing, prefixes: block.bodyPrefixes, inputs: [x, cond]) { s, v in
+                block(s, v[0], conditioning: v[1])
             }
         }
+        // diffusers conditions the final layer on the first block's embedding.
+        let mod = tape.chunk(projOut1(scope, tape.silu(first!)), 2, axis: 1)
+        x = projOut2(scope, tape.modulate(tape.layerNorm(x, eps: 1e-6), shift: mod[0], scale: mod[1]))
+        // Unpatchify, diffusers' einsum "nhwpqc->nchpwq".
+        let out = config.outChannels
+        let patched = tape.reshape(x, [n, grid, grid, p, p, out])
+        return tape.reshape(tape.permute(patched, [0, 5, 1, 3, 2, 4]), [n, out, size, size])
     }
 }

@@ -15,12 +15,12 @@ public enum Activation: Equatable {
         }
     }
 
-    /// Applies the nonlinearity elementwise.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// Applies the nonlinearity elementwise on the tape.
+    public func callAsFunction(_ t: Tape, _ x: Variable) -> Variable {
         switch self {
-        case .silu: return TweedieCore.silu(x)
-        case .gelu: return TweedieCore.gelu(x, approximate: false)
-        case .geluTanh: return TweedieCore.gelu(x, approximate: true)
+        case .silu: return t.silu(x)
+        case .gelu: return t.gelu(x, approximate: false)
+        case .geluTanh: return t.gelu(x, approximate: true)
         }
     }
 }

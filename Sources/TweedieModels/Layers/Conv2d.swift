@@ -1,30 +1,30 @@
 import TweedieCore
 
-/// A 2-D convolution in PyTorch layout (weight [O, I, k, k], bias [O]) with square kernel, stride and padding.
+/// A 2-D convolution in PyTorch layout (weight [O, I, k, k], bias [O]) with square kernel, stride and padding,
+/// computed through the scope (so a weight provider can stand in for the stored weight).
 public struct Conv2d {
-    /// Weight [O, I, k, k].
-    public let weight: Tensor
-    /// Bias [O], if the layer has one.
-    public let bias: Tensor?
+    /// diffusers name of the layer; its tensors are `<prefix>.weight` and `<prefix>.bias`.
+    public let prefix: String
+    /// Output channels.
+    public let outChannels: Int
     /// Step between output positions.
     public let stride: Int
     /// Zero padding on every side.
     public let padding: Int
 
     /// Loads `<prefix>.weight` and `<prefix>.bias`.
-    public init(_ store: WeightStore, _ prefix: String, in inChannels: Int, out outChannels: Int, kernel: Int,
+    public init(_ l: WeightLoader, _ prefix: String, in inChannels: Int, out outChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) throws {
-        weight = try store.tensor(prefix + ".weight", shape: [outChannels, inChannels, kernel, kernel])
-        self.bias = bias ? try store.tensor(prefix + ".bias", shape: [outChannels]) : nil
+        try l.load(prefix + ".weight", shape: [outChannels, inChannels, kernel, kernel])
+        if bias { try l.load(prefix + ".bias", shape: [outChannels]) }
+        self.prefix = prefix
+        self.outChannels = outChannels
         self.stride = stride
         self.padding = padding
     }
 
-    /// Output channels.
-    public var outChannels: Int { weight.shape[0] }
-
     /// x [N, I, H, W] -> [N, O, H', W'].
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    public func callAsFunction(_ s: ForwardScope, _ x: Variable) -> Variable {
+        s.conv2d(prefix, x, stride: stride, padding: padding)
     }
 }

@@ -7,12 +7,13 @@ public struct Downsample2D {
     let padBeforeConv: Bool
 
     /// Loads `<prefix>.conv` mapping `channels` to `outChannels`.
-    public init(_ store: WeightStore, _ prefix: String, channels: Int, outChannels: Int, padding: Int) throws {
-        conv = try Conv2d(store, prefix + ".conv", in: channels, out: outChannels, kernel: 3, stride: 2,
-                          padding: padding)
+    public init(_ l: WeightLoader, _ prefix: String, channels: Int, outChannels: Int, padding: Int) throws {
+        conv = try Conv2d(l, prefix + ".conv", in: channels, out: outChannels, kernel: 3, stride: 2, padding: padding)
         padBeforeConv = padding == 0
     }
 
     /// x [N, C, H, W] -> [N, C', H/2, W/2].
-    public func callAsFunction(_ x: Tensor) -> Tensor { conv(padBeforeConv ? padBottomRight(x) : x) }
+    public func callAsFunction(_ s: ForwardScope, _ x: Variable) -> Variable {
+        conv(s, padBeforeConv ? s.tape.pad2d(x, left: 0, right: 1, top: 0, bottom: 1) : x)
+    }
 }

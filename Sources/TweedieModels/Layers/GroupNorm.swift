@@ -2,26 +2,26 @@ import TweedieCore
 
 /// Affine group normalisation over [N, C, ...] (PyTorch's nn.GroupNorm with affine=True).
 public struct GroupNorm {
+    /// diffusers name; the tensors are `<prefix>.weight` and `<prefix>.bias` [C].
+    public let prefix: String
     /// Number of channel groups.
     public let groups: Int
     /// Added to the variance.
     public let eps: Float
-    /// Per-channel scale [C].
-    public let weight: Tensor
-    /// Per-channel shift [C].
-    public let bias: Tensor
 
     /// Loads `<prefix>.weight` and `<prefix>.bias` for `channels` channels.
-    public init(_ store: WeightStore, _ prefix: String, channels: Int, groups: Int, eps: Float) throws {
+    public init(_ l: WeightLoader, _ prefix: String, channels: Int, groups: Int, eps: Float) throws {
         precondition(groups > 0 && channels % groups == 0, "GroupNorm: \(groups) groups over \(channels) channels")
+        try l.load(prefix + ".weight", shape: [channels])
+        try l.load(prefix + ".bias", shape: [channels])
+        self.prefix = prefix
         self.groups = groups
         self.eps = eps
-        weight = try store.tensor(prefix + ".weight", shape: [channels])
-        bias = try store.tensor(prefix + ".bias", shape: [channels])
     }
 
     /// Normalised x, same shape.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    public func callAsFunction(_ s: ForwardScope, _ x: Variable) -> Variable {
+        s.tape.groupNorm(x, groups: groups, weight: s.param(prefix + ".weight"), bias: s.param(prefix + ".bias"),
+                         eps: eps)
     }
 }

@@ -1,25 +1,26 @@
 import TweedieCore
 
-/// A fully connected layer in PyTorch layout (weight [out, in], optional bias [out]) over the last dimension.
+/// A fully connected layer in PyTorch layout (weight [out, in], optional bias [out]) over the last dimension,
+/// computed through the scope (so a weight provider can stand in for the stored weight).
 public struct Linear {
-    /// Weight [out, in].
-    public let weight: Tensor
-    /// Bias [out], if the layer has one.
-    public let bias: Tensor?
+    /// diffusers name of the layer; its tensors are `<prefix>.weight` and `<prefix>.bias`.
+    public let prefix: String
+    /// Input features.
+    public let inFeatures: Int
+    /// Output features.
+    public let outFeatures: Int
 
     /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`); `legacyPrefix` names the same layer in old
     /// checkpoints.
-    public init(_ store: WeightStore, _ prefix: String, in inFeatures: Int, out outFeatures: Int,
-                bias: Bool = true, legacyPrefix: String? = nil) throws {
-        weight = try store.tensor(prefix + ".weight", shape: [outFeatures, inFeatures],
-                                  legacyName: legacyPrefix.map { $0 + ".weight" })
-        self.bias = bias ? try store.tensor(prefix + ".bias", shape: [outFeatures],
-                                            legacyName: legacyPrefix.map { $0 + ".bias" }) : nil
+    public init(_ l: WeightLoader, _ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true,
+                legacyPrefix: String? = nil) throws {
+        try l.load(prefix + ".weight", shape: [outFeatures, inFeatures], legacyName: legacyPrefix.map { $0 + ".weight" })
+        if bias { try l.load(prefix + ".bias", shape: [outFeatures], legacyName: legacyPrefix.map { $0 + ".bias" }) }
+        self.prefix = prefix
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
     }
 
-    /// Output features.
-    public var outFeatures: Int { weight.shape[0] }
-
     /// x [..., in] -> [..., out].
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    public func callAsFunction(_ s: ForwardScope, _ x: Variable) -> Variable { s.linear(prefix, x) }
 }

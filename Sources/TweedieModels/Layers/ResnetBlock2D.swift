@@ -8,6 +8,8 @@ public struct ResnetBlock2D {
     /// Resampling inside the block (diffusers' `up=True` / `down=True` without an FIR kernel).
     public enum Resample { case none, up, down }
 
+    /// diffusers name of the block.
+    public let prefix: String
     let norm1: GroupNorm
     let conv1: Conv2d
     let timeProj: Linear?
@@ -31,20 +33,21 @@ public struct ResnetBlock2D {
     }
 
     /// Loads the block at `prefix` mapping `inChannels` to `outChannels`.
-    public init(_ store: WeightStore, _ prefix: String, in inChannels: Int, out outChannels: Int,
+    public init(_ l: WeightLoader, _ prefix: String, in inChannels: Int, out outChannels: Int,
                 settings s: Settings, resample: Resample = .none) throws {
-        norm1 = try GroupNorm(store, prefix + ".norm1", channels: inChannels, groups: s.groups, eps: s.eps)
-        conv1 = try Conv2d(store, prefix + ".conv1", in: inChannels, out: outChannels, kernel: 3, padding: 1)
+        norm1 = try GroupNorm(l, prefix + ".norm1", channels: inChannels, groups: s.groups, eps: s.eps)
+        conv1 = try Conv2d(l, prefix + ".conv1", in: inChannels, out: outChannels, kernel: 3, padding: 1)
         if let t = s.tembChannels {
             let width = s.conditioning == .scaleShift ? 2 * outChannels : outChannels
-            timeProj = try Linear(store, prefix + ".time_emb_proj", in: t, out: width)
+            timeProj = try Linear(l, prefix + ".time_emb_proj", in: t, out: width)
         } else {
             timeProj = nil
         }
-        norm2 = try GroupNorm(store, prefix + ".norm2", channels: outChannels, groups: s.groups, eps: s.eps)
-        conv2 = try Conv2d(store, prefix + ".conv2", in: outChannels, out: outChannels, kernel: 3, padding: 1)
+        norm2 = try GroupNorm(l, prefix + ".norm2", channels: outChannels, groups: s.groups, eps: s.eps)
+        conv2 = try Conv2d(l, prefix + ".conv2", in: outChannels, out: outChannels, kernel: 3, padding: 1)
         shortcut = inChannels != outChannels
-            ? try Conv2d(store, prefix + ".conv_shortcut", in: inChannels, out: outChannels, kernel: 1) : nil
+            ? try Conv2d(l, prefix + ".conv_shortcut", in: inChannels, out: outChannels, kernel: 1) : nil
+        self.prefix = prefix
         act = s.act
         conditioning = s.conditioning
         self.resample = resample
@@ -53,37 +56,38 @@ public struct ResnetBlock2D {
 
     /// x [N, Cin, H, W]; `activatedTemb` is act(temb) [N, T] (shared by all resnets of a network, so it is
     /// computed once by the caller), nil when the block has no time projection.
-    public func callAsFunction(_ x: Tensor, activatedTemb: Tensor?) -> Tensor {
+    public func callAsFunction(_ s: ForwardScope, _ x: Variable, activatedTemb: Variable?) -> Variable {
+        let t = s.tape
         var input = x
-        var h = act(norm1(x))
+        var h = act(t, norm1(s, x))
         switch resample {
         case .none: break
         case .up:
-            input = upsampleNearest2x(input)
-            h = upsampleNearest2x(h)
+            input = t.upsampleNearest2x(input)
+            h = t.upsampleNearest2x(h)
         case .down:
-            input = avgPool2d(input, kernel: 2)
-            h = avgPool2d(h, kernel: 2)
+            input = t.avgPool2d(input, kernel: 2)
+            h = t.avgPool2d(h, kernel: 2)
         }
-        h = conv1(h)
-        var t: Tensor? = nil
+        h = conv1(s, h)
+        var proj: Variable? = nil
         if let timeProj {
             guard let activatedTemb else { preconditionFailure("ResnetBlock2D: time embedding missing") }
-            t = timeProj(activatedTemb)
+            proj = timeProj(s, activatedTemb)
         }
         switch conditioning {
         case .default:
-            if let t { h = addChannelBias(h, t) }
-            h = norm2(h)
+            if let proj { h = t.addChannelBias(h, proj) }
+            h = norm2(s, h)
         case .scaleShift:
-            h = norm2(h)
-            if let t {
-                let parts = chunk(t, 2, axis: 1)
-                h = scaleShiftChannels(h, scale: parts[0], shift: parts[1])
+            h = norm2(s, h)
+            if let proj {
+                let parts = t.chunk(proj, 2, axis: 1)
+                h = t.scaleShiftChannels(h, scale: parts[0], shift: parts[1])
             }
         }
-        h = conv2(act(h))
-        if let shortcut { input = shortcut(input) }
-        return addDivided(input, h, divisor: outputScale)
+        h = conv2(s, act(t, h))
+        if let shortcut { input = shortcut(s, input) }
+        return t.addDivided(input, h, divisor: outputScale)
     }
 }

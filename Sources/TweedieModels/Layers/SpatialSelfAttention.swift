@@ -5,34 +5,37 @@ import TweedieCore
 /// attention, output projection, residual, then division by `rescale_output_factor`.
 /// Old checkpoints name the projections query/key/value/proj_attn; both spellings load.
 public struct SpatialSelfAttention {
+    /// diffusers name of the block (its projections are `<prefix>.to_q` ... `<prefix>.to_out.0`).
+    public let prefix: String
     let groupNorm: GroupNorm?
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
-    let heads: Int
+    /// Number of heads (channels / head dim).
+    public let heads: Int
     let rescale: Float
 
     /// Loads the attention at `prefix` over `channels` channels with heads of `headDim` channels
     /// (heads = channels / headDim, as diffusers computes it); `normGroups` nil means no group norm.
-    public init(_ store: WeightStore, _ prefix: String, channels: Int, headDim: Int, normGroups: Int?,
+    public init(_ l: WeightLoader, _ prefix: String, channels: Int, headDim: Int, normGroups: Int?,
                 eps: Float, rescale: Float) throws {
         heads = channels / headDim
         precondition(heads > 0, "SpatialSelfAttention: head dim \(headDim) exceeds \(channels) channels")
         let inner = heads * headDim
         groupNorm = try normGroups.map {
-            try GroupNorm(store, prefix + ".group_norm", channels: channels, groups: $0, eps: eps)
+            try GroupNorm(l, prefix + ".group_norm", channels: channels, groups: $0, eps: eps)
         }
-        toQ = try Linear(store, prefix + ".to_q", in: channels, out: inner, legacyPrefix: prefix + ".query")
-        toK = try Linear(store, prefix + ".to_k", in: channels, out: inner, legacyPrefix: prefix + ".key")
-        toV = try Linear(store, prefix + ".to_v", in: channels, out: inner, legacyPrefix: prefix + ".value")
-        toOut = try Linear(store, prefix + ".to_out.0", in: inner, out: channels,
-                           legacyPrefix: prefix + ".proj_attn")
+        toQ = try Linear(l, prefix + ".to_q", in: channels, out: inner, legacyPrefix: prefix + ".query")
+        toK = try Linear(l, prefix + ".to_k", in: channels, out: inner, legacyPrefix: prefix + ".key")
+        toV = try Linear(l, prefix + ".to_v", in: channels, out: inner, legacyPrefix: prefix + ".value")
+        toOut = try Linear(l, prefix + ".to_out.0", in: inner, out: channels, legacyPrefix: prefix + ".proj_attn")
+        self.prefix = prefix
         self.rescale = rescale
     }
 
     /// x [N, C, H, W] -> same shape.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        let h = x.shape[2], w = x.shape[3]
-        let tokens = nchwToNLC(groupNorm.map { $0(x) } ?? x)
-        let a = attention(q: toQ(tokens), k: toK(tokens), v: toV(tokens), heads: heads)
-        return addDivided(nlcToNCHW(toOut(a), height: h, width: w), x, divisor: rescale)
+    public func callAsFunction(_ s: ForwardScope, _ x: Variable) -> Variable {
+        let t = s.tape, h = x.shape[2], w = x.shape[3]
+        let tokens = t.nchwToNLC(groupNorm.map { $0(s, x) } ?? x)
+        let a = t.attention(q: toQ(s, tokens), k: toK(s, tokens), v: toV(s, tokens), heads: heads)
+        return t.addDivided(t.nlcToNCHW(toOut(s, a), height: h, width: w), x, divisor: rescale)
     }
 }

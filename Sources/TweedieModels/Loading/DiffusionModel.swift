@@ -19,15 +19,15 @@ public protocol DiffusionModel: AnyObject {
 
 /// Input checks shared by the denoisers; every failure is `badInput` naming the argument.
 enum ForwardInputs {
-    /// Validates sample rank/channels and returns one timestep per sample.
-    static func timesteps(_ sample: Tensor, _ timesteps: [Float], channels: Int, model: String) throws -> [Float] {
-        guard sample.rank == 4, sample.shape[0] > 0 else {
-            throw TweedieError.badInput("\(model): sample must be [N, C, H, W], got \(sample.shape)")
+    /// Validates the sample's rank/channels (`shape`) and returns one timestep per sample.
+    static func timesteps(_ shape: [Int], _ timesteps: [Float], channels: Int, model: String) throws -> [Float] {
+        guard shape.count == 4, shape[0] > 0 else {
+            throw TweedieError.badInput("\(model): sample must be [N, C, H, W], got \(shape)")
         }
-        guard sample.shape[1] == channels else {
-            throw TweedieError.badInput("\(model): sample has \(sample.shape[1]) channels, the model takes \(channels)")
+        guard shape[1] == channels else {
+            throw TweedieError.badInput("\(model): sample has \(shape[1]) channels, the model takes \(channels)")
         }
-        let n = sample.shape[0]
+        let n = shape[0]
         if timesteps.count == 1 { return [Float](repeating: timesteps[0], count: n) }
         guard timesteps.count == n else {
             throw TweedieError.badInput("\(model): \(timesteps.count) timesteps for a batch of \(n)")

@@ -3,6 +3,9 @@ import TweedieCore
 /// diffusers' UNet2DModel (DDPM-style pixel or latent UNet), built from its config and checkpoint.
 /// Forward: optional centring, sinusoidal time embedding -> MLP (+ class embedding), conv_in, down blocks
 /// collecting skips, mid block, up blocks consuming them, GroupNorm -> SiLU -> conv_out.
+///
+/// The network is written once, over the tape (`forward(_ scope:...)`): inference runs it with constant weights,
+/// training with the trainer's leaves, and the same layers serve guidance and fine-tuning gradients.
 public final class UNet2DModel: DiffusionModel {
     /// The config the network was built from.
     public let config: UNet2DConfig
@@ -14,12 +17,16 @@ public final class UNet2DModel: DiffusionModel {
     public var outChannels: Int { config.outChannels }
     /// Elements over all loaded weight tensors.
     public let parameterCount: Int
+    /// The parameters (and weight providers) every forward pass reads.
+    public let weights: ModelWeights
+    /// Recompute each resnet, attention and resampler in the backward pass (training memory).
+    public var checkpointing = false
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
     public internal(set) var folderInfo: ModelFolderInfo
 
     private enum ClassEmbedder {
         case none
-        case table(Tensor)
+        case table(count: Int)
         case timestep(TimestepMLP)
     }
 
@@ -46,14 +53,16 @@ public final class UNet2DModel: DiffusionModel {
         config = c
         sampleShape = [c.inChannels, size.height, size.width]
         let ch0 = c.blockOutChannels[0]
-        convIn = try Conv2d(store, "conv_in", in: c.inChannels, out: ch0, kernel: 3, padding: 1)
-        timeEmbedding = try TimestepMLP(store, "time_embedding", in: ch0, hidden: c.timeEmbedDim, out: c.timeEmbedDim)
+        let l = WeightLoader(store)
+        convIn = try Conv2d(l, "conv_in", in: c.inChannels, out: ch0, kernel: 3, padding: 1)
+        timeEmbedding = try TimestepMLP(l, "time_embedding", in: ch0, hidden: c.timeEmbedDim, out: c.timeEmbedDim)
         switch c.classEmbedding {
         case .none: classEmbedder = .none
         case .table(let n):
-            classEmbedder = .table(try store.tensor("class_embedding.weight", shape: [n, c.timeEmbedDim]))
+            try l.load("class_embedding.weight", shape: [n, c.timeEmbedDim])
+            classEmbedder = .table(count: n)
         case .timestep:
-            classEmbedder = .timestep(try TimestepMLP(store, "class_embedding", in: ch0, hidden: c.timeEmbedDim,
+            classEmbedder = .timestep(try TimestepMLP(l, "class_embedding", in: ch0, hidden: c.timeEmbedDim,
                                                       out: c.timeEmbedDim))
         }
 
@@ -70,7 +79,7 @@ public final class UNet2DModel: DiffusionModel {
                 attentionHeadDim: attention ? (c.attentionHeadDim ?? out) : nil, resnet: resnet,
                 downsample: isLast ? nil : (attention ? c.downsampleType : "conv"),
                 downsamplePadding: c.downsamplePadding)
-            down.append(try DownBlock2D(store, "down_blocks.\(i)", spec))
+            down.append(try DownBlock2D(l, "down_blocks.\(i)", spec))
             channels = out
         }
         downBlocks = down
@@ -79,7 +88,7 @@ public final class UNet2DModel: DiffusionModel {
         if c.hasMidBlock {
             var midResnet = resnet
             midResnet.outputScale = c.midBlockScaleFactor
-            midBlock = try MidBlock2D(store, "mid_block", channels: deepest, resnet: midResnet,
+            midBlock = try MidBlock2D(l, "mid_block", channels: deepest, resnet: midResnet,
                                       attentionHeadDim: c.addAttention ? (c.attentionHeadDim ?? deepest) : nil,
                                       attentionGroups: c.midAttentionGroups)
         } else {
@@ -98,13 +107,14 @@ public final class UNet2DModel: DiffusionModel {
                 prevOutputChannels: prev, takesSkips: true,
                 attentionHeadDim: attention ? (c.attentionHeadDim ?? out) : nil, resnet: resnet,
                 upsample: isLast ? nil : (attention ? c.upsampleType : "conv"))
-            up.append(try UpBlock2D(store, "up_blocks.\(i)", spec))
+            up.append(try UpBlock2D(l, "up_blocks.\(i)", spec))
             prev = out
         }
         upBlocks = up
 
-        normOut = try GroupNorm(store, "conv_norm_out", channels: ch0, groups: c.normNumGroups, eps: c.normEps)
-        convOut = try Conv2d(store, "conv_out", in: ch0, out: c.outChannels, kernel: 3, padding: 1)
+        normOut = try GroupNorm(l, "conv_norm_out", channels: ch0, groups: c.normNumGroups, eps: c.normEps)
+        convOut = try Conv2d(l, "conv_out", in: ch0, out: c.outChannels, kernel: 3, padding: 1)
+        weights = l.weights
         parameterCount = store.parameterCount
         folderInfo = ModelFolderInfo(className: "UNet2DModel", store: store)
     }
@@ -121,8 +131,20 @@ public final class UNet2DModel: DiffusionModel {
 
     /// Runs the whole batch through the UNet; see `DiffusionModel.forward`.
     public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
-        let name = "UNet2DModel"
-        let t = try ForwardInputs.timesteps(sample, timesteps, channels: config.inChannels, model: name)
+        let tape = Tape()
+        return try forward(ForwardScope(tape: tape, weights: weights), sample: tape.constant(sample),
+                           timesteps: timesteps, classLabels: classLabels).value
+    }
+
+    /// The raw output [N, out, H, W] of `sample` [N, C, H, W] recorded on `scope`'s tape; one timestep per sample
+    /// (or one for all), class labels for class-conditional models.
+    public func forward(_ scope: ForwardScope, sample: Variable, timesteps: [Float],
+                        classLabels: [Int]?) throws -> Variable {
+        let name = "UNet2DModel", t = scope.tape
+        guard sample.shape.count == 4 else {
+            throw TweedieError.badInput("\(name): sample must be [N, C, H, W], got \(sample.shape)")
+        }
+        let times = try ForwardInputs.timesteps(sample.shape, timesteps, channels: config.inChannels, model: name)
         let n = sample.shape[0]
         let factor = 1 << (config.blockOutChannels.count - 1)
         guard sample.shape[2] % factor == 0, sample.shape[3] % factor == 0 else {
@@ -130,31 +152,34 @@ public final class UNet2DModel: DiffusionModel {
                                         + "divisible by \(factor)")
         }
         let ch0 = config.blockOutChannels[0]
-        func sinusoid(_ values: [Float]) -> Tensor {
-            timestepEmbedding(values, dim: ch0, flipSinToCos: config.flipSinToCos,
-                              downscaleFreqShift: config.freqShift)
+        func sinusoid(_ values: [Float]) -> Variable {
+            t.constant(timestepEmbedding(values, dim: ch0, flipSinToCos: config.flipSinToCos,
+                                         downscaleFreqShift: config.freqShift))
         }
-        var emb = timeEmbedding(sinusoid(t))
+        var emb = timeEmbedding(scope, sinusoid(times))
         switch classEmbedder {
         case .none:
             if classLabels != nil {
                 throw TweedieError.badInput("\(name): class labels given to an unconditional model")
             }
-        case .table(let table):
-            let labels = try ForwardInputs.labels(classLabels, batch: n, count: table.shape[0], model: name)
-            emb = add(emb, embedding(labels, table: table))
+        case .table(let count):
+            let labels = try ForwardInputs.labels(classLabels, batch: n, count: count, model: name)
+            emb = t.add(emb, t.embedding(labels, table: scope.param("class_embedding.weight")))
         case .timestep(let mlp):
             let labels = try ForwardInputs.labels(classLabels, batch: n, count: nil, model: name)
-            emb = add(emb, mlp(sinusoid(labels.map { Float($0) })))
+            emb = t.add(emb, mlp(scope, sinusoid(labels.map { Float($0) })))
         }
-        let temb = config.actFn(emb)
+        let temb = config.actFn(t, emb)
 
-        var h = config.centerInputSample ? sub(scale(sample, 2), Tensor(shape: sample.shape, repeating: 1)) : sample
-        h = convIn(h)
-        var skips: [Tensor] = [h]
-        for block in downBlocks { h = block(h, activatedTemb: temb, skips: &skips) }
-        if let midBlock { h = midBlock(h, activatedTemb: temb) }
-        for block in upBlocks { h = block(h, activatedTemb: temb, skips: &skips) }
-        return convOut(silu(normOut(h)))
+        var h = sample
+        if config.centerInputSample { h = t.sub(t.scale(h, 2), t.constant(Tensor(shape: h.shape, repeating: 1))) }
+        h = convIn(scope, h)
+        scope.checkpointing = checkpointing
+        defer { scope.checkpointing = false }
+        var skips: [Variable] = [h]
+        for block in downBlocks { h = block(scope, h, activatedTemb: temb, skips: &skips) }
+        if let midBlock { h = midBlock(scope, h, activatedTemb: temb) }
+        for block in upBlocks { h = block(scope, h, activatedTemb: temb, skips: &skips) }
+        return convOut(scope, t.silu(normOut(scope, h)))
     }
 }

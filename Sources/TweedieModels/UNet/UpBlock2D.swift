@@ -6,7 +6,7 @@ struct UpBlock2D {
     /// How the block doubles the resolution at its end.
     enum Upsampler {
         case none
-        case conv(Upsample2D)
+        case conv(Upsample2D, prefix: String)
         case resnet(ResnetBlock2D)
     }
 
@@ -30,22 +30,23 @@ struct UpBlock2D {
     let upsampler: Upsampler
     let takesSkips: Bool
 
-    init(_ store: WeightStore, _ prefix: String, _ spec: Spec) throws {
+    init(_ l: WeightLoader, _ prefix: String, _ spec: Spec) throws {
         // Resnet i sees the previous output (the level below for i = 0) plus, in a UNet, the skip it pops: the
         // deepest skip of this level's partner down block comes last and has `inChannels`.
-        stack = try ResnetAttentionStack(store, prefix, layers: spec.layers, inChannels: { i in
+        stack = try ResnetAttentionStack(l, prefix, layers: spec.layers, inChannels: { i in
             (i == 0 ? spec.prevOutputChannels : spec.outChannels)
                 + (spec.takesSkips ? (i == spec.layers - 1 ? spec.inChannels : spec.outChannels) : 0)
         }, outChannels: spec.outChannels, attentionHeadDim: spec.attentionHeadDim, settings: spec.resnet)
+        let u = "\(prefix).upsamplers.0"
         switch spec.upsample {
         case nil:
             upsampler = .none
         case "resnet":
-            upsampler = .resnet(try ResnetBlock2D(store, "\(prefix).upsamplers.0", in: spec.outChannels,
-                                                  out: spec.outChannels, settings: spec.resnet, resample: .up))
+            upsampler = .resnet(try ResnetBlock2D(l, u, in: spec.outChannels, out: spec.outChannels,
+                                                  settings: spec.resnet, resample: .up))
         default:
-            upsampler = .conv(try Upsample2D(store, "\(prefix).upsamplers.0", channels: spec.outChannels,
-                                             outChannels: spec.outChannels))
+            upsampler = .conv(try Upsample2D(l, u, channels: spec.outChannels, outChannels: spec.outChannels),
+                              prefix: u)
         }
         takesSkips = spec.takesSkips
     }
@@ -54,16 +55,16 @@ struct UpBlock2D {
     var skipCount: Int { takesSkips ? stack.count : 0 }
 
     /// Runs the block, popping one skip per resnet from the end of `skips` when the block takes skips.
-    func callAsFunction(_ x: Tensor, activatedTemb: Tensor?, skips: inout [Tensor]) -> Tensor {
+    func callAsFunction(_ s: ForwardScope, _ x: Variable, activatedTemb: Variable?, skips: inout [Variable]) -> Variable {
         var h = x
         for i in 0..<stack.count {
-            if takesSkips { h = concat([h, skips.removeLast()], axis: 1) }
-            h = stack.layer(i, h, activatedTemb: activatedTemb)
+            if takesSkips { h = s.tape.concat([h, skips.removeLast()], axis: 1) }
+            h = stack.layer(i, s, h, activatedTemb: activatedTemb)
         }
         switch upsampler {
         case .none: return h
-        case .conv(let u): return u(h)
-        case .resnet(let r): return r(h, activatedTemb: activatedTemb)
+        case .conv(let u, let prefix): return s.layer(prefix, [h]) { s, v in u(s, v[0]) }
+        case .resnet(let r): return s.resnet(r, h, activatedTemb: activatedTemb)
         }
     }
 }

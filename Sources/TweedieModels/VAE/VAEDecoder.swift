@@ -9,12 +9,12 @@ struct VAEDecoder {
     let normOut: GroupNorm
     let convOut: Conv2d
 
-    init(_ store: WeightStore, _ prefix: String, config c: AutoencoderKLConfig) throws {
+    init(_ l: WeightLoader, _ prefix: String, config c: AutoencoderKLConfig) throws {
         let reversed = Array(c.blockOutChannels.reversed())
         let resnet = ResnetBlock2D.Settings(groups: c.normNumGroups, eps: 1e-6, act: c.actFn,
                                             conditioning: .default, tembChannels: nil)
-        convIn = try Conv2d(store, prefix + ".conv_in", in: c.latentChannels, out: reversed[0], kernel: 3, padding: 1)
-        midBlock = try MidBlock2D(store, prefix + ".mid_block", channels: reversed[0], resnet: resnet,
+        convIn = try Conv2d(l, prefix + ".conv_in", in: c.latentChannels, out: reversed[0], kernel: 3, padding: 1)
+        midBlock = try MidBlock2D(l, prefix + ".mid_block", channels: reversed[0], resnet: resnet,
                                   attentionHeadDim: c.midBlockAddAttention ? reversed[0] : nil,
                                   attentionGroups: c.normNumGroups)
         var blocks: [UpBlock2D] = []
@@ -23,19 +23,19 @@ struct VAEDecoder {
             let spec = UpBlock2D.Spec(layers: c.layersPerBlock + 1, inChannels: prev, outChannels: reversed[i],
                                       prevOutputChannels: prev, takesSkips: false, attentionHeadDim: nil,
                                       resnet: resnet, upsample: i == reversed.count - 1 ? nil : "conv")
-            blocks.append(try UpBlock2D(store, "\(prefix).up_blocks.\(i)", spec))
+            blocks.append(try UpBlock2D(l, "\(prefix).up_blocks.\(i)", spec))
             prev = reversed[i]
         }
         upBlocks = blocks
-        normOut = try GroupNorm(store, prefix + ".conv_norm_out", channels: prev, groups: c.normNumGroups, eps: 1e-6)
-        convOut = try Conv2d(store, prefix + ".conv_out", in: prev, out: c.outChannels, kernel: 3, padding: 1)
+        normOut = try GroupNorm(l, prefix + ".conv_norm_out", channels: prev, groups: c.normNumGroups, eps: 1e-6)
+        convOut = try Conv2d(l, prefix + ".conv_out", in: prev, out: c.outChannels, kernel: 3, padding: 1)
     }
 
     /// latent [N, L, h, w] (after post_quant_conv) -> image [N, C, h*f, w*f].
-    func callAsFunction(_ z: Tensor) -> Tensor {
-        var h = midBlock(convIn(z), activatedTemb: nil)
-        var none: [Tensor] = []
-        for block in upBlocks { h = block(h, activatedTemb: nil, skips: &none) }
-        return convOut(silu(normOut(h)))
+    func callAsFunction(_ s: ForwardScope, _ z: Variable) -> Variable {
+        var h = midBlock(s, convIn(s, z), activatedTemb: nil)
+        var none: [Variable] = []
+        for block in upBlocks { h = block(s, h, activatedTemb: nil, skips: &none) }
+        return convOut(s, s.tape.silu(normOut(s, h)))
     }
 }

@@ -13,7 +13,7 @@ public final class ClassifierTrainer {
     /// The settings.
     public let recipe: ClassifierRecipe
     /// The network being trained.
-    public let network: DifferentiableClassifier
+    public let network: TweedieClassifier
     /// The labelled images.
     public let dataset: TrainingDataset
     /// Output folder.
@@ -39,7 +39,7 @@ public final class ClassifierTrainer {
     /// with the same network, data size and seed), else starts from PyTorch-default initial weights.
     public init(recipe: ClassifierRecipe, dataset: TrainingDataset, outDirectory: String, resume: Bool) throws {
         try recipe.validate()
-        let net = try DifferentiableClassifier(config: recipe.config)
+        let net = try TweedieClassifier.network(config: recipe.config)
         let c = recipe.config
         guard dataset.sampleShape == [c.inChannels, c.sampleSize, c.sampleSize] else {
             throw TweedieError.badInput("classifier recipe 'config': describes [\(c.inChannels), \(c.sampleSize), "
@@ -71,7 +71,7 @@ public final class ClassifierTrainer {
             state = try ClassifierCheckpoint.read(path, shapes: net.parameterShapes)
             log("resuming from \(path) at step \(state.step)")
         } else {
-            let initial = try DifferentiableClassifier.initialParameters(config: recipe.config, seed: recipe.seed)
+            let initial = try TweedieClassifier.initialParameters(config: recipe.config, seed: recipe.seed)
             state = ClassifierTrainingState(step: 0, dataPosition: 0, parameters: initial.map(\.1), optimizerState: [:],
                                             optimizerSteps: 0, elapsedSeconds: 0)
         }

@@ -1,0 +1,27 @@
+import TweedieCore
+
+/// What a layer needs while a model is built: the checked source of tensors (`WeightStore`) and the table the
+/// model computes from (`ModelWeights`). Layers load through it and keep only names.
+public struct WeightLoader {
+    /// Hands out the checkpoint's tensors with shape checks.
+    public let store: WeightStore
+    /// Receives every loaded tensor under its diffusers name.
+    public let weights: ModelWeights
+
+    /// A loader filling a fresh table from `store`.
+    public init(_ store: WeightStore) {
+        self.store = store
+        weights = ModelWeights()
+    }
+
+    /// Loads `name` with `shape` (or its legacy spelling) into the table.
+    @discardableResult
+    public func load(_ name: String, shape: [Int], legacyName: String? = nil) throws -> Tensor {
+        try weights.load(store, name, shape: shape, legacyName: legacyName)
+    }
+
+    /// Loads `name` if the checkpoint (or generating source) has it.
+    public func loadOptional(_ name: String, shape: [Int]) throws {
+        try weights.loadOptional(store, name, shape: shape)
+    }
+}
