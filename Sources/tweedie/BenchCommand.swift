@@ -186,7 +186,7 @@ private struct BenchResult {
             ("threads", .int(Runtime.threads)), ("openblas_core", .string(SystemInfo.openBLASCore)),
             ("openblas_config", .string(SystemInfo.openBLASConfig)), ("cpu_model", .string(SystemInfo.cpuModel)),
         ]
-        return "{" + fields.map { "\(JSONText.string($0.0)): \($0.1.encoded)" }.joined(separator: ", ") + "}"
+        return JSONOutput.object(Dictionary(fields.map { ($0.0, $0.1.json) }, uniquingKeysWith: { a, _ in a })).text
     }
 
     func text() -> String {
@@ -211,17 +211,17 @@ private struct BenchResult {
     }
 }
 
-/// The few JSON value kinds the report needs, encoded without Foundation so key order is fixed.
+/// The few value kinds the report needs: numbers with 4 decimals in JSON; strings and shapes also as plain text.
 private enum JSONScalar {
     case int(Int), double(Double), string(String), ints([Int]), doubles([Double])
 
-    var encoded: String {
+    var json: JSONOutput {
         switch self {
-        case .int(let v): return String(v)
-        case .double(let v): return jsonNumber(v)
-        case .string(let s): return JSONText.string(s)
-        case .ints(let v): return "[" + v.map(String.init).joined(separator: ", ") + "]"
-        case .doubles(let v): return "[" + v.map(jsonNumber).joined(separator: ", ") + "]"
+        case .int(let v): return .int(v)
+        case .double(let v): return .number(v, decimals: 4)
+        case .string(let s): return .string(s)
+        case .ints(let v): return .ints(v)
+        case .doubles(let v): return .numbers(v, decimals: 4)
         }
     }
 
@@ -229,13 +229,10 @@ private enum JSONScalar {
         switch self {
         case .string(let s): return s
         case .ints(let v): return "[" + v.map(String.init).joined(separator: ", ") + "]"
-        default: return encoded
+        default: return json.text
         }
     }
 }
-
-private func jsonNumber(_ v: Double) -> String { v.isFinite ? fixed(v, 4) : "null" }
-
 
 /// `v` with `digits` decimals, trailing zeros trimmed (plain "%.*f" formatting, no Foundation).
 private func fixed(_ v: Double, _ digits: Int) -> String {

@@ -53,12 +53,13 @@ struct EvaluateCommand: ParsableCommand {
         let rows = try DenoisingEvaluation.run(denoiser, clean: clean, sigmas: sigmas, seed: seed,
                                                condition: { Condition.null(count: $0) })
         if json {
-            let items = rows.map { r in
-                String(format: "{\"sigma\": %g, \"noisy_psnr\": %.3f, \"denoised_psnr\": %.3f, \"denoised_ssim\": %.4f}",
-                       Double(r.sigma), r.noisyPSNR, r.denoisedPSNR, r.denoisedSSIM)
+            let items = rows.map { r -> JSONOutput in
+                .object(["sigma": .number(Double(r.sigma), decimals: 6), "noisy_psnr": .number(r.noisyPSNR, decimals: 3),
+                         "denoised_psnr": .number(r.denoisedPSNR, decimals: 3),
+                         "denoised_ssim": .number(r.denoisedSSIM, decimals: 4)])
             }
-            print("{\"model\": \(JSONText.string(model)), \"images\": \(JSONText.string(set.rawValue)), "
-                  + "\"count\": \(clean.shape[0]), \"rows\": [\(items.joined(separator: ", "))]}")
+            print(JSONOutput.object(["model": .string(model), "images": .string(set.rawValue),
+                                     "count": .int(clean.shape[0]), "rows": .array(items)]).text)
             return
         }
         print("\(set.rawValue): \(clean.shape[0]) images \(shape[1])x\(shape[2]), noise seed \(seed)")

@@ -102,11 +102,11 @@ struct TrainCommand: ParsableCommand {
         trainer.log(String(format: "done: step %d, peak RSS %.1f MB", trainer.state.step, PeakMemory.megabytes))
         if json {
             let report = StepTimingReport(timings: trainer.stepTimings, batch: r.batch, fields: [
-                ("peak_rss_mb", String(format: "%.1f", PeakMemory.megabytes)),
-                ("step", String(trainer.state.step)),
-                ("threads", String(Runtime.threads)),
-                ("parameters", String(trainer.network.parameterCount)),
-                ("gradient_checkpointing", String(r.gradientCheckpointing)),
+                ("peak_rss_mb", .number(PeakMemory.megabytes, decimals: 1)),
+                ("step", .int(trainer.state.step)),
+                ("threads", .int(Runtime.threads)),
+                ("parameters", .int(trainer.network.parameterCount)),
+                ("gradient_checkpointing", .bool(r.gradientCheckpointing)),
             ])
             print(report.json)
         }

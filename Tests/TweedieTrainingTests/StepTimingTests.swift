@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import TweedieCore
+import TweedieModels
 import TweedieTraining
 
 /// Per-step phase times of the trainer and `tweedie train --json`, which bench/train reads.
@@ -33,7 +34,7 @@ final class StepTimingTests: XCTestCase {
         let timings = [StepTiming(data: 0.001, forward: 0.010, backward: 0.020, optimizer: 0.002, cpu: 0.030),
                        StepTiming(data: 0.003, forward: 0.030, backward: 0.060, optimizer: 0.004, cpu: 0.090),
                        StepTiming(data: 0.002, forward: 0.020, backward: 0.040, optimizer: 0.003, cpu: 0.070)]
-        let text = StepTimingReport(timings: timings, batch: 8, fields: [("step", "12")]).json
+        let text = StepTimingReport(timings: timings, batch: 8, fields: [("step", .int(12))]).json
         XCTAssertFalse(text.contains("\n"))
         let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         XCTAssertEqual(o["median_ms"] as? Double ?? 0, 65, accuracy: 1e-9)

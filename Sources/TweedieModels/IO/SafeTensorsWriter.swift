@@ -40,24 +40,17 @@ public enum SafeTensorsWriter {
             }
         }
 
-        // Header: metadata first (keys sorted), then tensors with contiguous offsets.
-        var json = "{"
-        if !metadata.isEmpty {
-            json += "\"__metadata__\":{"
-            json += metadata.keys.sorted().map { "\(JSONText.string($0)):\(JSONText.string(metadata[$0]!))" }
-                .joined(separator: ",")
-            json += "}"
-        }
+        // Header: one JSON object of the tensors (dtype, shape, contiguous data offsets) and the metadata.
+        var header: [String: JSONOutput] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues(JSONOutput.string)) }
         var offset = 0
-        for (i, item) in items.enumerated() {
+        for item in items {
             let bytes = item.shape.reduce(1, *) * (item.dtype == "F32" ? 4 : 8)
-            if i > 0 || !metadata.isEmpty { json += "," }
-            json += "\(JSONText.string(item.name)):{\"dtype\":\"\(item.dtype)\",\"shape\":["
-                + item.shape.map(String.init).joined(separator: ",")
-                + "],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            header[item.name] = .object(["dtype": .string(item.dtype), "shape": .ints(item.shape),
+                                         "data_offsets": .ints([offset, offset + bytes])])
             offset += bytes
         }
-        json += "}"
+        let json = JSONOutput.object(header).text
         var headerBytes = Array(json.utf8)
         headerBytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - headerBytes.count % 8) % 8))
 

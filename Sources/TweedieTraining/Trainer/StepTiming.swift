@@ -1,4 +1,5 @@
 import Foundation
+import TweedieModels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,11 +55,11 @@ public struct StepTimingReport {
     public let timings: [StepTiming]
     /// Samples per step.
     public let batch: Int
-    /// Extra leading fields (already JSON-encoded values), e.g. step, threads, peak RSS.
-    public let fields: [(String, String)]
+    /// Extra fields, e.g. step, threads, peak RSS.
+    public let fields: [(String, JSONOutput)]
 
     /// A report over `timings`.
-    public init(timings: [StepTiming], batch: Int, fields: [(String, String)] = []) {
+    public init(timings: [StepTiming], batch: Int, fields: [(String, JSONOutput)] = []) {
         self.timings = timings
         self.batch = batch
         self.fields = fields
@@ -72,31 +73,31 @@ public struct StepTimingReport {
     }
 
     /// One line of JSON: median_ms (whole step), compute_median_ms (without data), cpu_median_ms, samples_per_s
-    /// (from the whole step), the fields, phase medians, then times_ms, cpu_ms and per-phase lists (milliseconds).
+    /// (from the whole step), the fields, phase medians, then times_ms, cpu_ms and per-phase lists (milliseconds,
+    /// to the microsecond).
     public var json: String {
         let phases: [(String, (StepTiming) -> Double)] = [("data", \.data), ("forward", \.forward),
                                                           ("backward", \.backward), ("optimizer", \.optimizer)]
         let total = Self.median(timings.map(\.total))
-        var parts = [
-            ("median_ms", Self.ms(total)),
-            ("compute_median_ms", Self.ms(Self.median(timings.map(\.compute)))),
-            ("cpu_median_ms", Self.ms(Self.median(timings.map(\.cpu)))),
-            ("samples_per_s", total > 0 ? String(format: "%.2f", Double(batch) / total) : "null"),
-            ("batch", String(batch)),
-            ("steps_timed", String(timings.count)),
+        var object: [String: JSONOutput] = [
+            "median_ms": Self.ms(total),
+            "compute_median_ms": Self.ms(Self.median(timings.map(\.compute))),
+            "cpu_median_ms": Self.ms(Self.median(timings.map(\.cpu))),
+            "samples_per_s": total > 0 ? .number(Double(batch) / total, decimals: 2) : .null,
+            "batch": .int(batch),
+            "steps_timed": .int(timings.count),
+            "phase_median_ms": .object(Dictionary(uniqueKeysWithValues: phases.map { name, f in
+                (name, Self.ms(Self.median(timings.map(f))))
+            })),
+            "times_ms": .array(timings.map { Self.ms($0.total) }),
+            "cpu_ms": .array(timings.map { Self.ms($0.cpu) }),
+            "phase_ms": .object(Dictionary(uniqueKeysWithValues: phases.map { name, f in
+                (name, .array(timings.map { Self.ms(f($0)) }))
+            })),
         ]
-        parts += fields
-        parts.append(("phase_median_ms", "{" + phases.map { name, f in
-            "\"\(name)\": \(Self.ms(Self.median(timings.map(f))))"
-        }.joined(separator: ", ") + "}"))
-        parts.append(("times_ms", Self.list(timings.map(\.total))))
-        parts.append(("cpu_ms", Self.list(timings.map(\.cpu))))
-        parts.append(("phase_ms", "{" + phases.map { name, f in
-            "\"\(name)\": \(Self.list(timings.map(f)))"
-        }.joined(separator: ", ") + "}"))
-        return "{" + parts.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+        for (key, value) in fields { object[key] = value }
+        return JSONOutput.object(object).text
     }
 
-    private static func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
-    private static func list(_ seconds: [Double]) -> String { "[" + seconds.map(ms).joined(separator: ", ") + "]" }
+    private static func ms(_ seconds: Double) -> JSONOutput { .number(seconds * 1000, decimals: 3) }
 }
