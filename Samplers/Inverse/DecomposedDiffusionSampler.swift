@@ -26,6 +26,7 @@ public enum DecomposedDiffusionSampler {
         /// CG stops once ‖r‖ falls below this (the official 1e-5).
         public var cgTolerance: Double = 1e-5
 
+        /// Settings with the official defaults unless given.
         public init(cgIterations: Int = 5, eta: Float = 0.85, gamma: Float = 1, noiseFree: Bool = false,
                     cgTolerance: Double = 1e-5) {
             self.cgIterations = cgIterations

@@ -15,6 +15,7 @@ public enum DiffusionPosteriorSampling {
         /// Clamp x̂0 to [−1, 1] (the code's clip_denoised).
         public var clipDenoised: Bool = true
 
+        /// Settings with step `scale` (s = 2ζ′).
         public init(scale: Float, clipDenoised: Bool = true) {
             self.scale = scale
             self.clipDenoised = clipDenoised

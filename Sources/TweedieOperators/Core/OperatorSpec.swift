@@ -5,9 +5,11 @@ import TweedieCore
 public struct OperatorSpec: Equatable, Sendable {
     /// Forward models.
     public enum Kind: String, CaseIterable, Sendable {
+        /// Single-coil MRI, multi-coil MRI, parallel-beam CT, deblurring, super-resolution, inpainting.
         case mri, mriMulticoil = "mri-multicoil", ct, deblur, sr, inpaint
     }
 
+    /// The forward model.
     public var kind: Kind
     /// MRI: uniform1d | gaussian1d | poisson2d (default uniform1d); inpaint: box | random (default box).
     public var mask: String?
