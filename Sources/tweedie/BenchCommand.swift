@@ -78,7 +78,7 @@ struct BenchCommand: ParsableCommand {
         let loadStart = monotonicNanoseconds()
         let loaded = try ModelFolder.load(dir)
         let loadMs = Double(monotonicNanoseconds() - loadStart) / 1e6
-        var rng = SplitMix64(seed: seed)
+        var rng = benchRandom(seed: seed)
 
         let call: () throws -> Tensor
         let inputShape: [Int]
@@ -128,7 +128,7 @@ struct BenchCommand: ParsableCommand {
     // MARK: - SGEMM
 
     private func benchSGEMM(_ n: Int) -> BenchResult {
-        var rng = SplitMix64(seed: seed)
+        var rng = benchRandom(seed: seed)
         let a = Tensor.gaussian(shape: [n, n], rng: &rng), b = Tensor.gaussian(shape: [n, n], rng: &rng)
         var c = Tensor(shape: [n, n])
         let (times, flops) = timeCalls {
@@ -177,7 +177,7 @@ private struct BenchResult {
 
     func json() -> String {
         var fields: [(String, JSONScalar)] = [
-            ("median_ms", .double(medianMs)), ("gflops", .double(gflops)), ("peak_rss_mb", .double(peakRSSMegabytes())),
+            ("median_ms", .double(medianMs)), ("gflops", .double(gflops)), ("peak_rss_mb", .double(PeakMemory.megabytes)),
         ]
         fields += extra
         fields += [
@@ -204,7 +204,7 @@ private struct BenchResult {
         lines.append("time       \(fixed(medianMs, 2)) ms per call (median of \(times.count);"
             + " min \(fixed(times.min() ?? 0, 2)), max \(fixed(times.max() ?? 0, 2)); \(warmup) warm-up)")
         lines.append("compute    \(fixed(Double(flopsPerCall) / 1e9, 3)) GFLOP per call, \(fixed(gflops, 1)) GFLOP/s")
-        lines.append("memory     peak RSS \(fixed(peakRSSMegabytes(), 1)) MB")
+        lines.append("memory     peak RSS \(fixed(PeakMemory.megabytes, 1)) MB")
         lines.append("threads    \(Runtime.threads)")
         lines.append("openblas   \(SystemInfo.openBLASCore) (\(SystemInfo.openBLASConfig))")
         return lines.joined(separator: "\n")
@@ -252,34 +252,18 @@ private func monotonicNanoseconds() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// Peak resident set size of this process in MB (Linux reports ru_maxrss in KiB).
-private func peakRSSMegabytes() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
-}
-
 private func lastPathComponent(_ path: String) -> String {
     var p = Substring(path)
     while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
     return p.split(separator: "/").last.map(String.init) ?? String(p)
 }
 
-/// Small deterministic generator for the benchmark inputs (SplitMix64); the values only need to be reproducible.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+/// The benchmark inputs' generator for `--seed`; the values only need to be reproducible.
+private func benchRandom(seed: UInt64) -> SplitMix64 { SplitMix64(seed: seed &+ SplitMix64.increment) }
 
-    mutating func next() -> UInt64 {
-        state = state &+ 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+private extension SplitMix64 {
     /// Uniform in (0, 1], never 0 so the logarithm below stays finite.
-    mutating func unit() -> Float { Float((next() >> 40) + 1) / Float(1 << 24) }
+    mutating func unit() -> Float { Float((next() >> 40) + 1) * 0x1p-24 }
 }
 
 private extension Tensor {

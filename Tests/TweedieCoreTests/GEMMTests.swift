@@ -4,11 +4,11 @@ import TweedieCore
 final class GEMMTests: XCTestCase {
     /// sgemm against a naive triple loop in Float64, all four transpose combinations.
     func testMatmulMatchesNaive() {
-        var g = SplitMix(seed: 1)
+        var g = SplitMix64(seed: 1)
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let m = 7, n = 5, k = 11
-            let a = Tensor(shape: ta ? [k, m] : [m, k], data: (0..<(m * k)).map { _ in g.nextFloat() })
-            let b = Tensor(shape: tb ? [n, k] : [k, n], data: (0..<(k * n)).map { _ in g.nextFloat() })
+            let a = Tensor(shape: ta ? [k, m] : [m, k], data: (0..<(m * k)).map { _ in g.signedUnitFloat() })
+            let b = Tensor(shape: tb ? [n, k] : [k, n], data: (0..<(k * n)).map { _ in g.signedUnitFloat() })
             let c = matmul(a, b, transA: ta, transB: tb)
             for i in 0..<m { for j in 0..<n {
                 var s = 0.0
@@ -21,18 +21,4 @@ final class GEMMTests: XCTestCase {
             } }
         }
     }
-}
-
-/// Deterministic test numbers (SplitMix64), uniform in [-1, 1).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
 }

@@ -7,16 +7,9 @@ import TweedieCore
 
 /// Deterministic test numbers (SplitMix64), uniform in [-1, 1).
 struct GradientRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D &+ 1 }
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 24) * 2 - 1
-    }
+    private var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1) }
+    mutating func next() -> Float { rng.signedUnitFloat() }
 }
 
 /// A tensor of uniform values in [-scale, scale) (plus `offset`) from `seed`.

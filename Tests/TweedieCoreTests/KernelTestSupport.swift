@@ -4,8 +4,8 @@ import TweedieCore
 
 /// A tensor of deterministic uniform values in [-range, range).
 func randomTensor(_ shape: [Int], seed: UInt64, range: Float = 1) -> Tensor {
-    var g = SplitMix(seed: seed)
-    return Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in g.nextFloat() * range })
+    var g = SplitMix64(seed: seed)
+    return Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in g.signedUnitFloat() * range })
 }
 
 /// Asserts every element of `actual` is within `relative`·m + `absolute` of the Float64 reference, where m is

@@ -137,14 +137,7 @@ final class ClassifierTrainingTests: XCTestCase {
 
 /// A tiny deterministic generator for test data (SplitMix64), uniform in [-1, 1).
 struct ClassifierTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func nextSigned() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 24) * 2 - 1
-    }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    mutating func nextSigned() -> Float { rng.signedUnitFloat() }
 }

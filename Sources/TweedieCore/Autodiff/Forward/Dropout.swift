@@ -2,14 +2,12 @@
 /// draw with `seed` is a pure hash of (seed, i) — no generator state — so a region re-run in the backward pass
 /// sees exactly the same numbers.
 public enum CounterRandom {
-    /// A uniform Float in [0, 1) for element `index` of the stream `seed` (SplitMix64 finaliser of seed ⊕ index).
+    /// A uniform Float in [0, 1) for element `index` of the stream `seed`: SplitMix64's finaliser of
+    /// seed + index · increment (the value a SplitMix64 seeded with seed + (index - 1) · increment draws first).
     @inline(__always)
     public static func uniform(seed: UInt64, index: Int) -> Float {
-        var z = seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) * (1 / Float(1 << 24))
+        let z = SplitMix64.mix(seed &+ UInt64(truncatingIfNeeded: index) &* SplitMix64.increment)
+        return Float(z >> 40) * 0x1p-24
     }
 
     /// The inverted-dropout multiplier mask: 0 with probability `p`, else 1/(1 − p), element i from (seed, i).
