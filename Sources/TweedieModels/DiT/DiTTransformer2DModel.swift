@@ -26,7 +26,7 @@ public final class DiTTransformer2DModel: DiffusionModel {
 
     private let patchEmbed: Conv2d
     private let posEmbed: Tensor
-    private let blocks: [DiTBlock]
+    let blocks: [DiTBlock]
     private let projOut1: Linear
     private let projOut2: Linear
 

@@ -33,9 +33,9 @@ public final class UNet2DModel: DiffusionModel {
     private let convIn: Conv2d
     private let timeEmbedding: TimestepMLP
     private let classEmbedder: ClassEmbedder
-    private let downBlocks: [DownBlock2D]
-    private let midBlock: MidBlock2D?
-    private let upBlocks: [UpBlock2D]
+    let downBlocks: [DownBlock2D]
+    let midBlock: MidBlock2D?
+    let upBlocks: [UpBlock2D]
     private let normOut: GroupNorm
     private let convOut: Conv2d
 
