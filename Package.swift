@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -41,7 +42,7 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "Tweedie",
                 dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers",
-                               "TweedieTraining"]),
+                               "TweedieTraining", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "tweedie",
                           dependencies: ["Tweedie", "TweedieOperators",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -17,7 +17,7 @@ struct ReconstructCommand: ParsableCommand {
     var model: String?
     @Option(help: "Ground-truth PNG (grey; another size than the prior needs --resize).")
     var input: String?
-    @Option(help: "Ground truth from a phantom: shepp-logan, ellipses (unseen, index --seed), colin27 (held-out slice).")
+    @Option(help: "Ground truth: shepp-logan, ellipses[:I] (unseen phantom I), colin27[:I] (held-out slice I).")
     var phantom: String?
     @Option(help: "Measured MRI data (safetensors: kspace_real/kspace_imag, mask, optional coil_maps_real/imag, target).")
     var measurements: String?
@@ -99,7 +99,7 @@ struct ReconstructCommand: ParsableCommand {
 
         // Solve.
         let baseline = Baselines.adjoint(op, y)
-        let progress = GenerateProgress(enabled: !quiet && GenerateProgress.stderrIsTerminal, label: method)
+        let progress = ReconstructProgress(enabled: !quiet && isatty(STDERR_FILENO) != 0, label: method)
         GenerateInterrupt.install()
         let onStep: StepCallback = { info in
             progress.update(step: info.step, total: info.total)
@@ -181,16 +181,23 @@ struct ReconstructCommand: ParsableCommand {
             }
             return Self.bilinear(t, height: h, width: w)
         }
-        switch phantom ?? "shepp-logan" {
-        case "shepp-logan": return SheppLogan.image(height: h, width: w).reshaped([1, 1, h, w])
-        case "ellipses": return RandomEllipses.images(count: 1, height: h, width: w, seed: 1, startIndex: Int(seed))
+        let name = phantom ?? "shepp-logan"
+        let parts = name.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let index = parts.count == 2 ? Int(parts[1]) : 0, index >= 0 else {
+            throw TweedieError.badInput("--phantom \(name): the index after ':' must be a whole number >= 0")
+        }
+        switch parts[0] {
+        case "shepp-logan" where parts.count == 1: return SheppLogan.image(height: h, width: w).reshaped([1, 1, h, w])
+        case "ellipses": return RandomEllipses.images(count: 1, height: h, width: w, seed: 1, startIndex: index)
         case "colin27":
             guard h == w else { throw TweedieError.badInput("--phantom colin27: needs a square prior") }
             let slices = try Colin27.slices(.heldOut, side: h)
-            let i = Int(seed % UInt64(slices.shape[0]))
-            return Tensor(shape: [1, 1, h, w], data: Array(slices.data[(i * h * w)..<((i + 1) * h * w)]))
-        case let other:
-            throw TweedieError.badInput("--phantom \(other): unknown phantom (valid: shepp-logan, ellipses, colin27)")
+            guard index < slices.shape[0] else {
+                throw TweedieError.badInput("--phantom \(name): there are \(slices.shape[0]) held-out slices (0...\(slices.shape[0] - 1))")
+            }
+            return Tensor(shape: [1, 1, h, w], data: Array(slices.data[(index * h * w)..<((index + 1) * h * w)]))
+        default:
+            throw TweedieError.badInput("--phantom \(name): unknown phantom (valid: shepp-logan, ellipses[:I], colin27[:I])")
         }
     }
 
@@ -301,6 +308,25 @@ struct ReconstructCommand: ParsableCommand {
             throw error
         }
     }
+}
+
+/// Step progress on stderr ("dds: step 3/50  0.05 s/it  ETA 2.3s"), redrawn in place when enabled.
+final class ReconstructProgress {
+    private let enabled: Bool, label: String
+    private var start = Date()
+
+    init(enabled: Bool, label: String) { (self.enabled, self.label) = (enabled, label) }
+
+    func begin() { start = Date() }
+
+    func update(step: Int, total: Int) {
+        guard enabled else { return }
+        let per = Date().timeIntervalSince(start) / Double(step + 1)
+        fputs(String(format: "\r%@: step %d/%d  %.3f s/it  ETA %.1fs  ", label, step + 1, total, per,
+                     per * Double(total - step - 1)), stderr)
+    }
+
+    func finish() { if enabled { fputs("\n", stderr) } }
 }
 
 /// Measured MRI data: a safetensors file with F32 tensors `kspace_real`, `kspace_imag` ([H, W] single-coil or
