@@ -23,7 +23,7 @@ final class WeightProviderTests: XCTestCase {
     }
 
     func testLoRAStartsAtTheBaseModelAndMergesToTheSameOutput() throws {
-        guard case .unet(let m) = try load("unet_b") else { return XCTFail("unet_b is a UNet") }
+        guard let m = try load("unet_b") as? UNet2DModel else { return XCTFail("unet_b is a UNet") }
         let base = try run(m, "unet_b")
         let layers = ["down_blocks.1.attentions.0.to_q", "mid_block.resnets.0.conv1", "up_blocks.0.resnets.1.conv2"]
         var providers: [LoRAWeights] = []
@@ -48,7 +48,7 @@ final class WeightProviderTests: XCTestCase {
     /// Training only the factors: gradients reach lora_A/lora_B (checked against finite differences), the frozen
     /// base weights get none.
     func testLoRAFactorsTrainWithTheBaseFrozen() throws {
-        guard case .dit(let m) = try load("dit_a") else { return XCTFail("dit_a is a DiT") }
+        guard let m = try load("dit_a") as? DiTTransformer2DModel else { return XCTFail("dit_a is a DiT") }
         let layer = "transformer_blocks.0.attn1.to_v"
         try LoRAWeights.attach(to: m.weights, layer: layer, rank: 2, alpha: 2, seed: 3)
         randomize(m.weights, layer + ".lora_B.weight", seed: 4, scale: 0.3)
@@ -84,7 +84,7 @@ final class WeightProviderTests: XCTestCase {
     }
 
     func testInt8ErrorIsBoundedPerChannel() throws {
-        guard case .unet(let m) = try load("unet_a") else { return XCTFail("unet_a is a UNet") }
+        guard let m = try load("unet_a") as? UNet2DModel else { return XCTFail("unet_a is a UNet") }
         let base = try run(m, "unet_a")
         let originals = m.weights.denseLayers.map { ($0, m.weights.tensors[$0 + ".weight"]!) }
         let floatBytes = originals.reduce(0) { $0 + 4 * $1.1.count }
@@ -111,7 +111,7 @@ final class WeightProviderTests: XCTestCase {
     }
 
     func testGatesOfOneEqualThePlainModel() throws {
-        guard case .dit(let dit) = try load("dit_a"), case .unet(let unet) = try load("unet_b") else {
+        guard let dit = try load("dit_a") as? DiTTransformer2DModel, let unet = try load("unet_b") as? UNet2DModel else {
             return XCTFail("fixtures")
         }
         for (model, name) in [(dit as DiffusionModel & PrunableModel, "dit_a"), (unet, "unet_b")] {
@@ -127,12 +127,7 @@ final class WeightProviderTests: XCTestCase {
     func testNarrowedModelEqualsTheMaskedOne() throws {
         for name in ["dit_a", "unet_b"] {
             let loaded = try load(name)
-            let model: DiffusionModel & PrunableModel
-            switch loaded {
-            case .dit(let m): model = m
-            case .unet(let m): model = m
-            default: return XCTFail(name)
-            }
+            guard let model = loaded as? DiffusionModel & PrunableModel else { return XCTFail(name) }
             let groups = model.prunableGroups
             for (i, g) in groups.enumerated() {
                 try GatedWeights.attach(to: model.weights, layer: g.consumer, groupSize: g.unitSize)
@@ -143,15 +138,11 @@ final class WeightProviderTests: XCTestCase {
             let masked = try run(model, name)
             let (tensors, widths) = try Narrowing.narrowed(model)
             XCTAssertEqual(widths.count, groups.count)
-            let smaller: DiffusionModel
-            switch loaded {
-            case .dit(let m):
-                smaller = try DiTTransformer2DModel(config: m.config, store: WeightStore(source: TensorTableSource(tensors)))
-            case .unet(let m):
-                smaller = try UNet2DModel(config: m.config, store: WeightStore(source: TensorTableSource(tensors)),
-                                          configPath: "<narrowed>")
-            default: return XCTFail(name)
-            }
+            // The narrowed folder: config + tweedie_layer_widths + tensors, loaded back through the registry.
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tweedie-narrow-\(UUID())").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try ModelFolder.write(loaded, tensors: tensors, widths: widths, to: dir)
+            let smaller = try XCTUnwrap(try ModelFolder.load(dir).diffusionModel)
             XCTAssertLessThan(smaller.parameterCount, model.parameterCount - groups.count, name)
             // Measured 1.9e-7 (dit_a) and 5.1e-7 (unet_b), worst of 5 OpenBLAS kernels: the same sums without the
             // zero terms.
