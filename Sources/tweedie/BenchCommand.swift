@@ -82,17 +82,19 @@ struct BenchCommand: ParsableCommand {
 
         let call: () throws -> Tensor
         let inputShape: [Int]
-        switch loaded {
-        case .unet(let m as DiffusionModel), .dit(let m as DiffusionModel):
+        // Ask for a capability, not a kind: any denoiser runs a forward call, any autoencoder a decode.
+        if let m = loaded.diffusionModel {
             inputShape = [batch] + m.sampleShape
             let x = Tensor.gaussian(shape: inputShape, rng: &rng)
             let t = [Float](repeating: timestep, count: batch)
             let labels = m.numClassEmbeds.map { n in (0..<batch).map { _ in Int(rng.next() % UInt64(max(1, n))) } }
             call = { try m.forward(x, timesteps: t, classLabels: labels) }
-        case .vae(let vae):
+        } else if let vae = loaded as? LatentAutoencoder {
             inputShape = [batch] + (try vaeLatentShape(vae, folder: dir))
             let z = Tensor.gaussian(shape: inputShape, rng: &rng)
             call = { try vae.decode(z) }
+        } else {
+            throw TweedieError.badInput("\(dir): \(loaded.className) is neither a denoiser nor an autoencoder")
         }
 
         var outputShape: [Int] = []
@@ -103,7 +105,7 @@ struct BenchCommand: ParsableCommand {
             ("input_shape", .ints(inputShape)), ("output_shape", .ints(outputShape)),
             ("load_ms", .double(loadMs)),
         ]
-        if case .vae = loaded { extra.append(("call", .string("decode"))) } else {
+        if loaded.diffusionModel == nil { extra.append(("call", .string("decode"))) } else {
             extra.append(("call", .string("forward")))
             extra.append(("timestep", .double(Double(timestep))))
         }
@@ -112,7 +114,7 @@ struct BenchCommand: ParsableCommand {
 
     /// Latent shape [C, H, W] a VAE decodes: its latent channels at sample_size over its downsampling factor.
     /// The VAE config type does not keep sample_size, so it is read from config.json as diffusers does.
-    private func vaeLatentShape(_ vae: AutoencoderKL, folder dir: String) throws -> [Int] {
+    private func vaeLatentShape(_ vae: LatentAutoencoder, folder dir: String) throws -> [Int] {
         let cfg = try JSONConfig(path: dir + "/config.json")
         // sample_size is an int in most folders, a [H, W] pair in some.
         let size: Int
@@ -121,8 +123,8 @@ struct BenchCommand: ParsableCommand {
         } else {
             size = try cfg.ints("sample_size", default: [32])[0]
         }
-        let side = max(1, size / vae.downsamplingFactor)
-        return [vae.config.latentChannels, side, side]
+        let shape = vae.latentShape(height: size, width: size)
+        return [shape[0], max(1, shape[1]), max(1, shape[2])]
     }
 
     // MARK: - SGEMM

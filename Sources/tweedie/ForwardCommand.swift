@@ -29,13 +29,12 @@ struct ForwardCommand: ParsableCommand {
         let sample = try inputs.tensor("sample")
         let loaded = try ModelFolder.load(model)
         let result: Tensor
-        switch loaded {
-        case .vae(let vae):
+        if let vae = loaded as? LatentAutoencoder {
             guard decode || encode else {
                 throw TweedieError.badInput("\(model): an AutoencoderKL folder needs --decode or --encode")
             }
             result = decode ? try vae.decode(sample) : try vae.encode(sample)
-        case .unet(let m as DiffusionModel), .dit(let m as DiffusionModel):
+        } else if let m = loaded.diffusionModel {
             if decode || encode {
                 throw TweedieError.badInput("--\(decode ? "decode" : "encode"): \(model) is not an AutoencoderKL")
             }
@@ -53,6 +52,9 @@ struct ForwardCommand: ParsableCommand {
                 }
             }
             result = try m.forward(sample, timesteps: timesteps, classLabels: labels)
+        } else {
+            throw TweedieError.badInput("\(model): \(loaded.className) has no forward call (not a denoiser or an "
+                                        + "autoencoder)")
         }
         try SafeTensorsWriter.write([("sample", result)], to: output)
     }

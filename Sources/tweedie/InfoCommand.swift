@@ -31,27 +31,17 @@ struct InfoCommand: ParsableCommand {
             print(try ImageMetadata.describe(pngAt: path), terminator: "")
             return
         }
-        if ClassifierFolder.isClassifier(path) { return try describeClassifier(path) }
+        // Every kind loads through the registry; what is printed beyond the common facts depends on what the model
+        // can do, not on its kind.
         let loaded = try ModelFolder.load(path)
         print("type: \(loaded.className)")
         print("parameters: \(loaded.parameterCount)")
         print("tensors: \(loaded.tensorCount)")
         print("dtypes: " + Self.dtypeLine(loaded.dtypes))
+        if let judge = loaded as? TweedieClassifier {
+            print("classes: \(judge.config.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
+        }
         print("config: \(loaded.configJSON)")
-    }
-
-    /// A TweedieClassifier folder (the samples' judge): loaded in full, so a broken checkpoint is reported here.
-    private func describeClassifier(_ path: String) throws {
-        let net = try TweedieClassifier(folder: path)
-        let file = try SafeTensorsFile(path: (path as NSString).appendingPathComponent(TweedieClassifier.weightsFile))
-        var dtypes: [String: Int] = [:]
-        for name in file.names { if let d = file.info(name)?.dtype { dtypes[d, default: 0] += 1 } }
-        print("type: \(ClassifierConfig.className)")
-        print("parameters: \(net.parameterCount)")
-        print("tensors: \(file.names.count)")
-        print("dtypes: " + Self.dtypeLine(dtypes))
-        print("classes: \(net.config.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
-        print("config: \(net.config.jsonText)")
     }
 
     private static func dtypeLine(_ dtypes: [String: Int]) -> String {

@@ -226,17 +226,11 @@ struct ReconstructCommand: ParsableCommand {
         }
     }
 
-    /// The prior on the tape for DPS: the differentiable twin of the network with its weights as constants.
+    /// The prior on the tape for DPS: the loaded network itself (every model runs on the tape), weights constant.
     func tapePrior(_ pipeline: SamplingPipeline) throws -> ThrowingTapeDenoiser {
-        let configPath = pipeline.source.networkFolder + "/" + ModelFolder.configFile
-        let net = try DifferentiableNetworks.make(configJSON: String(contentsOfFile: configPath, encoding: .utf8),
-                                                  source: configPath)
-        let file = try SafeTensorsFile(path: pipeline.source.weightsPath)
-        var weights: [String: Tensor] = [:]
-        for p in net.parameterShapes { weights[p.name] = try file.tensor(p.name, shape: p.shape) }
+        let net = pipeline.network
         return pipeline.denoiser().tapeDenoiser { tape, x, t in
-            try net.forward(tape, parameters: weights.mapValues { tape.constant($0) }, sample: x, timesteps: t,
-                            classLabels: nil)
+            try net.forward(tape: tape, sample: x, timesteps: t, classLabels: nil)
         }
     }
 

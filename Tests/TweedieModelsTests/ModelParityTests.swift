@@ -116,7 +116,7 @@ final class ModelParityTests: XCTestCase {
 
     func testAutoencoderKL() throws {
         let loaded = try ModelFolder.load(try ParityFixtures.path("vae"))
-        guard case .vae(let vae) = loaded else { return XCTFail("vae fixture did not load as AutoencoderKL") }
+        guard let vae = loaded as? AutoencoderKL else { return XCTFail("vae fixture did not load as AutoencoderKL") }
         XCTAssertEqual(loaded.className, "AutoencoderKL")
         XCTAssertEqual(vae.scalingFactor, 0.18215)
         let io = try ParityFixtures.io("vae")

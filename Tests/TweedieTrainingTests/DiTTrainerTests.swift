@@ -106,7 +106,7 @@ final class DiTTrainerTests: XCTestCase {
         trainer.log = { _ in }
         try trainer.run()
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/samples/step-00000003.png"))
-        guard case .dit(let model) = try ModelFolder.load(out + "/model") else { return XCTFail("not a DiT") }
+        guard let model = try ModelFolder.load(out + "/model") as? DiTTransformer2DModel else { return XCTFail("not a DiT") }
         XCTAssertEqual(model.outChannels, 6)
         let x = Tensor(shape: [2, 3, 8, 8], data: (0..<384).map { cosf(Float($0)) })
         let tape = Tape()

@@ -20,7 +20,7 @@ final class DifferentiableDiTTests: XCTestCase {
     func testForwardMatchesInferenceModelOnFixtures() throws {
         for (name, suffix) in [("dit_a", ""), ("dit_a", "_large"), ("dit_b_transformer2d", "")] {
             let folder = TrainingFixtures.models(name)
-            guard case .dit(let model) = try ModelFolder.load(folder) else { return XCTFail("\(name): not a DiT") }
+            guard let model = try ModelFolder.load(folder) as? DiTTransformer2DModel else { return XCTFail("\(name): not a DiT") }
             let io = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent("io.safetensors"))
             let sample = try io.tensor("sample" + suffix), timesteps = try io.tensor("timestep").data
             let labels = try io.int64s("class_labels").map { Int($0) }

@@ -11,7 +11,7 @@ final class DifferentiableUNetTests: XCTestCase {
     func testForwardMatchesInferenceModelOnFixtures() throws {
         for name in ["unet_a", "unet_b"] {
             let folder = TrainingFixtures.models(name)
-            guard case .unet(let model) = try ModelFolder.load(folder) else { return XCTFail("\(name): not a UNet") }
+            guard let model = try ModelFolder.load(folder) as? UNet2DModel else { return XCTFail("\(name): not a UNet") }
             let io = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent("io.safetensors"))
             let sample = try io.tensor("sample"), timesteps = try io.tensor("timestep").data
             let labels = io.info("class_labels") == nil ? nil : try io.int64s("class_labels").map { Int($0) }

@@ -76,7 +76,7 @@ final class TrainerTests: XCTestCase {
         let trainer = try Trainer(recipe: TinyRun.recipe(), dataset: TinyRun.dataset(), outDirectory: out, resume: false)
         trainer.log = { _ in }
         try trainer.run(stopAfter: 1)
-        guard case .unet(let model) = try ModelFolder.load(out + "/model") else { return XCTFail("not a UNet") }
+        guard let model = try ModelFolder.load(out + "/model") as? UNet2DModel else { return XCTFail("not a UNet") }
         let x = Tensor(shape: [2, 3, 8, 8], data: (0..<384).map { cosf(Float($0)) })
         let tape = Tape()
         let params = Dictionary(uniqueKeysWithValues: trainer.emaWeights.map { ($0.0, tape.constant($0.1)) })

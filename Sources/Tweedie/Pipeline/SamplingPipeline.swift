@@ -37,7 +37,7 @@ public final class SamplingPipeline {
         }
         network = net
         if let vaeFolder = source.vaeFolder {
-            guard case .vae(let v) = try ModelFolder.load(vaeFolder) else {
+            guard let v = try ModelFolder.load(vaeFolder) as? AutoencoderKL else {
                 throw TweedieError.badInput("\(vaeFolder): expected an AutoencoderKL")
             }
             guard v.config.latentChannels == net.inChannels else {
@@ -54,7 +54,7 @@ public final class SamplingPipeline {
             throw TweedieError.badInput("\(source.networkFolder): out_channels \(net.outChannels) is neither "
                                         + "in_channels \(net.inChannels) nor twice it")
         }
-        classes = try SamplingPipeline.classSpace(loaded, source: source)
+        classes = try SamplingPipeline.classSpace(net.classConditioning, source: source)
     }
 
     /// [C, H, W] of one sample in model space (latents for a latent pipeline).
@@ -108,43 +108,24 @@ public final class SamplingPipeline {
         return h
     }
 
-    /// The class space of a loaded network under the folder's settings.
-    static func classSpace(_ loaded: LoadedModel, source: ModelSource) throws -> ClassSpace {
-        let setting = source.nullClassSetting
+    /// The class space of a network's conditioning under the folder's settings.
+    static func classSpace(_ c: ClassConditioning, source: ModelSource) throws -> ClassSpace {
         let table: Int
-        var null: Int?
-        switch loaded {
-        case .dit(let m):
-            // diffusers' DiT keeps one extra embedding row (id num_embeds_ada_norm) for the unconditional pass.
-            table = m.config.numEmbedsAdaNorm
-            null = m.config.numEmbedsAdaNorm
-        case .unet(let m):
-            switch m.config.classEmbedding {
-            case .none: return .unconditional
-            case .table(let k):
-                table = k
-                null = k >= 2 ? k - 1 : nil
-            case .timestep:
-                table = Int.max
-                null = nil
-            }
-        case .vae:
-            return .unconditional
+        switch c.table {
+        case .none: return .unconditional
+        case .ids(let k): table = k
+        case .any: table = Int.max
         }
-        if let s = setting {
+        var null = c.defaultNull
+        if let s = source.nullClassSetting {
             null = s < 0 ? nil : s
-            if case .dit = loaded, let n = null, n > table {
-                throw TweedieError.badInput("\(source.path): null_class \(n) is outside the DiT's \(table + 1) class rows")
-            }
-            if case .unet = loaded, let n = null, n >= table {
-                throw TweedieError.badInput("\(source.path): null_class \(n) is outside the U-Net's \(table) class ids")
+            if let n = null, c.nullPastTable ? n > table : n >= table {
+                let ids = c.nullPastTable ? "\(table + 1) class rows" : "\(table) class ids"
+                throw TweedieError.badInput("\(source.path): null_class \(n) is outside the network's \(ids)")
             }
         }
-        // A DiT's null id sits past the real classes, so it widens the accepted range by one.
-        let accepted: Int = {
-            if case .dit = loaded, null == table { return table + 1 }
-            return table
-        }()
+        // A null id past the real classes widens the accepted range by one.
+        let accepted = c.nullPastTable && null == table ? table + 1 : table
         return ClassSpace(tableSize: accepted, nullClass: null, labels: source.labels)
     }
 }

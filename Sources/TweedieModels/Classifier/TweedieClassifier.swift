@@ -18,7 +18,7 @@ public struct ClassifierPrediction: Equatable, Sendable {
 ///
 ///     let net = try TweedieClassifier(folder: "assets/classifier32")
 ///     let best = try net.predict(images).map(\.className)
-public final class TweedieClassifier {
+public final class TweedieClassifier: LoadedModel {
     /// The checkpoint file inside a classifier folder.
     public static let weightsFile = "model.safetensors"
 
@@ -28,6 +28,8 @@ public final class TweedieClassifier {
     public let parameterCount: Int
     /// The parameters every pass reads.
     public let weights: ModelWeights
+    /// Checkpoint facts for `tweedie info`.
+    public var folderInfo: ModelFolderInfo
     /// Images per internal forward chunk (bounds the memory of large batches).
     public var chunkSize = 128
 
@@ -61,6 +63,7 @@ public final class TweedieClassifier {
         self.stages = stages
         head = try Linear(l, ClassifierNames.head, in: channels, out: config.numClasses)
         weights = l.weights
+        folderInfo = ModelFolderInfo(className: ClassifierConfig.className, store: store)
         try store.finish(modelName: ClassifierConfig.className)
         parameterCount = store.parameterCount
     }

@@ -8,7 +8,12 @@ struct DiTBlock {
     let timestepMLP: TimestepMLP
     let adaLinear: Linear
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
+    /// Attention heads of this block (fewer than the config's after pruning).
     let heads: Int
+    /// Channels per head (the config's).
+    let headDim: Int
+    /// Hidden neurons of the feed-forward (4·D unless pruned).
+    let ffInner: Int
     let normEps: Float
     let ffIn: Linear, ffOut: Linear
     let activation: DiTConfig.FeedForwardActivation
@@ -23,19 +28,27 @@ struct DiTBlock {
                                       hidden: d, out: d)
         try l.load(prefix + ".norm1.emb.class_embedder.embedding_table.weight", shape: [c.numEmbedsAdaNorm + 1, d])
         adaLinear = try Linear(l, prefix + ".norm1.linear", in: d, out: 6 * d)
-        toQ = try Linear(l, prefix + ".attn1.to_q", in: d, out: d, bias: c.attentionBias)
-        toK = try Linear(l, prefix + ".attn1.to_k", in: d, out: d, bias: c.attentionBias)
-        toV = try Linear(l, prefix + ".attn1.to_v", in: d, out: d, bias: c.attentionBias)
-        toOut = try Linear(l, prefix + ".attn1.to_out.0", in: d, out: d)
-        heads = c.numAttentionHeads
+        // Widths come from the tensors, so a model narrowed by pruning loads like any other.
+        headDim = d / c.numAttentionHeads
+        let inner = l.storedDimension(prefix + ".attn1.to_q.weight", axis: 0, expected: [d, d])
+        guard inner > 0, inner % headDim == 0 else {
+            throw TweedieError.badInput("\(l.store.source.path): tensor '\(prefix).attn1.to_q.weight' has \(inner) "
+                                        + "rows, not a multiple of the head size \(headDim)")
+        }
+        heads = inner / headDim
+        toQ = try Linear(l, prefix + ".attn1.to_q", in: d, out: inner, bias: c.attentionBias)
+        toK = try Linear(l, prefix + ".attn1.to_k", in: d, out: inner, bias: c.attentionBias)
+        toV = try Linear(l, prefix + ".attn1.to_v", in: d, out: inner, bias: c.attentionBias)
+        toOut = try Linear(l, prefix + ".attn1.to_out.0", in: inner, out: d)
         if c.normElementwiseAffine {
             try l.load(prefix + ".norm3.weight", shape: [d])
             try l.load(prefix + ".norm3.bias", shape: [d])
         }
         normEps = c.normEps
-        let inner = 4 * d
-        ffIn = try Linear(l, prefix + ".ff.net.0.proj", in: d, out: c.activation == .geglu ? 2 * inner : inner)
-        ffOut = try Linear(l, prefix + ".ff.net.2", in: inner, out: d)
+        let halves = c.activation == .geglu ? 2 : 1
+        ffInner = l.storedDimension(prefix + ".ff.net.2.weight", axis: 1, expected: [d, 4 * d])
+        ffIn = try Linear(l, prefix + ".ff.net.0.proj", in: d, out: halves * ffInner)
+        ffOut = try Linear(l, prefix + ".ff.net.2", in: ffInner, out: d)
         activation = c.activation
     }
 

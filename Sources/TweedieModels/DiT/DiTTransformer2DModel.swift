@@ -4,7 +4,7 @@ import TweedieCore
 /// with fixed 2-D sin-cos positions, adaLN-Zero transformer blocks conditioned on timestep and class label,
 /// a final adaLN modulation (from the first block's conditioning, as diffusers does) and unpatchify.
 /// Written once over the tape, like `UNet2DModel`: inference, training and gradients run the same layers.
-public final class DiTTransformer2DModel: DiffusionModel {
+public final class DiTTransformer2DModel: DiffusionModel, LoadedModel {
     /// The config the network was built from.
     public let config: DiTConfig
     /// [C, H, W] from `in_channels` and `sample_size`.
@@ -22,11 +22,11 @@ public final class DiTTransformer2DModel: DiffusionModel {
     /// Recompute each block's attention and feed-forward in the backward pass (training memory).
     public var checkpointing = false
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
-    public internal(set) var folderInfo: ModelFolderInfo
+    public var folderInfo: ModelFolderInfo
 
     private let patchEmbed: Conv2d
     private let posEmbed: Tensor
-    private let blocks: [DiTBlock]
+    let blocks: [DiTBlock]
     private let projOut1: Linear
     private let projOut2: Linear
 
@@ -44,6 +44,11 @@ public final class DiTTransformer2DModel: DiffusionModel {
         weights = l.weights
         parameterCount = store.parameterCount
         folderInfo = ModelFolderInfo(className: "DiTTransformer2DModel", store: store)
+    }
+
+    /// diffusers' DiT keeps one extra embedding row (id num_embeds_ada_norm) for the unconditional pass.
+    public var classConditioning: ClassConditioning {
+        ClassConditioning(table: .ids(config.numEmbedsAdaNorm), defaultNull: config.numEmbedsAdaNorm, nullPastTable: true)
     }
 
     /// Runs the whole batch through the DiT; see `DiffusionModel.forward`.

@@ -47,6 +47,9 @@ public struct JSONConfig: @unchecked Sendable {
     /// All top-level keys, sorted (including those whose value is null).
     public var keys: [String] { object.keys.sorted() }
 
+    /// The parsed value of `key` as JSONSerialization gives it (nil when absent), for fields of free shape.
+    public func rawValue(_ key: String) -> Any? { object[key] }
+
     /// Whether `key` is present with a non-null value.
     public func has(_ key: String) -> Bool { present(key) != nil }
 

@@ -17,6 +17,7 @@ public struct Conv2d {
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) throws {
         try l.load(prefix + ".weight", shape: [outChannels, inChannels, kernel, kernel])
         if bias { try l.load(prefix + ".bias", shape: [outChannels]) }
+        l.weights.registerDense(prefix)
         self.prefix = prefix
         self.outChannels = outChannels
         self.stride = stride

@@ -16,6 +16,7 @@ public struct Linear {
                 legacyPrefix: String? = nil) throws {
         try l.load(prefix + ".weight", shape: [outFeatures, inFeatures], legacyName: legacyPrefix.map { $0 + ".weight" })
         if bias { try l.load(prefix + ".bias", shape: [outFeatures], legacyName: legacyPrefix.map { $0 + ".bias" }) }
+        l.weights.registerDense(prefix)
         self.prefix = prefix
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures

@@ -32,19 +32,34 @@ public struct ResnetBlock2D {
         var outputScale: Float = 1
     }
 
+    /// Channels between conv1 and conv2 (the output width unless pruned by whole norm groups).
+    public let innerChannels: Int
+    /// Channels per group of norm2 (the config's `out / norm_num_groups`).
+    public let channelsPerGroup: Int
+
     /// Loads the block at `prefix` mapping `inChannels` to `outChannels`.
     public init(_ l: WeightLoader, _ prefix: String, in inChannels: Int, out outChannels: Int,
                 settings s: Settings, resample: Resample = .none) throws {
         norm1 = try GroupNorm(l, prefix + ".norm1", channels: inChannels, groups: s.groups, eps: s.eps)
-        conv1 = try Conv2d(l, prefix + ".conv1", in: inChannels, out: outChannels, kernel: 3, padding: 1)
+        // The inner width comes from the tensors: pruning removes whole norm2 groups, so each kept group keeps its
+        // statistics and the narrowed block computes what the gated one did.
+        let perGroup = outChannels / s.groups
+        let inner = l.storedDimension(prefix + ".conv1.weight", axis: 0, expected: [outChannels, inChannels, 3, 3])
+        guard inner > 0, inner % perGroup == 0 else {
+            throw TweedieError.badInput("\(l.store.source.path): tensor '\(prefix).conv1.weight' has \(inner) output "
+                                        + "channels, not whole groups of \(perGroup)")
+        }
+        conv1 = try Conv2d(l, prefix + ".conv1", in: inChannels, out: inner, kernel: 3, padding: 1)
         if let t = s.tembChannels {
-            let width = s.conditioning == .scaleShift ? 2 * outChannels : outChannels
+            let width = s.conditioning == .scaleShift ? 2 * inner : inner
             timeProj = try Linear(l, prefix + ".time_emb_proj", in: t, out: width)
         } else {
             timeProj = nil
         }
-        norm2 = try GroupNorm(l, prefix + ".norm2", channels: outChannels, groups: s.groups, eps: s.eps)
-        conv2 = try Conv2d(l, prefix + ".conv2", in: outChannels, out: outChannels, kernel: 3, padding: 1)
+        norm2 = try GroupNorm(l, prefix + ".norm2", channels: inner, groups: inner / perGroup, eps: s.eps)
+        conv2 = try Conv2d(l, prefix + ".conv2", in: inner, out: outChannels, kernel: 3, padding: 1)
+        innerChannels = inner
+        channelsPerGroup = perGroup
         shortcut = inChannels != outChannels
             ? try Conv2d(l, prefix + ".conv_shortcut", in: inChannels, out: outChannels, kernel: 1) : nil
         self.prefix = prefix

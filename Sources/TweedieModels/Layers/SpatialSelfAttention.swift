@@ -9,17 +9,25 @@ public struct SpatialSelfAttention {
     public let prefix: String
     let groupNorm: GroupNorm?
     let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
-    /// Number of heads (channels / head dim).
+    /// Number of heads (channels / head dim, fewer after pruning).
     public let heads: Int
+    /// Channels per head.
+    public let headDim: Int
     let rescale: Float
 
     /// Loads the attention at `prefix` over `channels` channels with heads of `headDim` channels
     /// (heads = channels / headDim, as diffusers computes it); `normGroups` nil means no group norm.
     public init(_ l: WeightLoader, _ prefix: String, channels: Int, headDim: Int, normGroups: Int?,
                 eps: Float, rescale: Float) throws {
-        heads = channels / headDim
-        precondition(heads > 0, "SpatialSelfAttention: head dim \(headDim) exceeds \(channels) channels")
-        let inner = heads * headDim
+        precondition(channels / headDim > 0, "SpatialSelfAttention: head dim \(headDim) exceeds \(channels) channels")
+        // The inner width comes from the tensors (fewer heads after pruning), else channels / headDim heads.
+        let inner = l.storedDimension(prefix + ".to_q.weight", axis: 0, expected: [channels / headDim * headDim, channels])
+        guard inner > 0, inner % headDim == 0 else {
+            throw TweedieError.badInput("\(l.store.source.path): tensor '\(prefix).to_q.weight' has \(inner) rows, "
+                                        + "not a multiple of the head size \(headDim)")
+        }
+        heads = inner / headDim
+        self.headDim = headDim
         groupNorm = try normGroups.map {
             try GroupNorm(l, prefix + ".group_norm", channels: channels, groups: $0, eps: eps)
         }

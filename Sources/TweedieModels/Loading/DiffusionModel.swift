@@ -10,11 +10,53 @@ public protocol DiffusionModel: AnyObject {
     var outChannels: Int { get }
     /// Number of class labels the model was trained with; nil for an unconditional model.
     var numClassEmbeds: Int? { get }
+    /// How the model reads class labels, and where its null ("no class") id sits.
+    var classConditioning: ClassConditioning { get }
     /// Elements over all loaded weight tensors.
     var parameterCount: Int { get }
     /// Runs the whole batch at once: sample [N, C, H, W], one timestep per sample (a single value is broadcast),
     /// class labels for class-conditional models. Returns the raw network output [N, outChannels, H, W].
     func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor
+    /// The same network recorded on `scope`'s tape (gradients to the input, or to whatever parameters the scope
+    /// supplies as leaves).
+    func forward(_ scope: ForwardScope, sample: Variable, timesteps: [Float], classLabels: [Int]?) throws -> Variable
+    /// The parameters (and weight providers) every forward pass reads.
+    var weights: ModelWeights { get }
+}
+
+extension DiffusionModel {
+    /// The network on `tape` with its own weights as constants: d output / d sample for guidance and inverse
+    /// problems (DPS).
+    public func forward(tape: Tape, sample: Variable, timesteps: [Float], classLabels: [Int]?) throws -> Variable {
+        try forward(ForwardScope(tape: tape, weights: weights), sample: sample, timesteps: timesteps,
+                    classLabels: classLabels)
+    }
+}
+
+/// How a denoiser reads class labels: what pipelines need to map classes and guidance onto it, whatever its kind.
+public struct ClassConditioning: Sendable, Equatable {
+    /// The label ids the network's embedding takes.
+    public enum Table: Sendable, Equatable {
+        /// No class input.
+        case none
+        /// Ids 0..<count (for a DiT: its real classes; its null id is `count`, past the table).
+        case ids(Int)
+        /// Any id >= 0 (a timestep-style class embedding).
+        case any
+    }
+
+    /// The ids the embedding holds.
+    public let table: Table
+    /// The id trained as "no class" (for classifier-free guidance), if any.
+    public let defaultNull: Int?
+    /// Whether a null id sits one past the table (DiT's extra row) rather than inside it.
+    public let nullPastTable: Bool
+
+    public init(table: Table, defaultNull: Int?, nullPastTable: Bool) {
+        self.table = table
+        self.defaultNull = defaultNull
+        self.nullPastTable = nullPastTable
+    }
 }
 
 /// Input checks shared by the denoisers; every failure is `badInput` naming the argument.

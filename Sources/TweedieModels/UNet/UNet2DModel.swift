@@ -6,7 +6,7 @@ import TweedieCore
 ///
 /// The network is written once, over the tape (`forward(_ scope:...)`): inference runs it with constant weights,
 /// training with the trainer's leaves, and the same layers serve guidance and fine-tuning gradients.
-public final class UNet2DModel: DiffusionModel {
+public final class UNet2DModel: DiffusionModel, LoadedModel {
     /// The config the network was built from.
     public let config: UNet2DConfig
     /// [C, H, W] from `in_channels` and `sample_size`.
@@ -22,7 +22,7 @@ public final class UNet2DModel: DiffusionModel {
     /// Recompute each resnet, attention and resampler in the backward pass (training memory).
     public var checkpointing = false
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
-    public internal(set) var folderInfo: ModelFolderInfo
+    public var folderInfo: ModelFolderInfo
 
     private enum ClassEmbedder {
         case none
@@ -33,9 +33,9 @@ public final class UNet2DModel: DiffusionModel {
     private let convIn: Conv2d
     private let timeEmbedding: TimestepMLP
     private let classEmbedder: ClassEmbedder
-    private let downBlocks: [DownBlock2D]
-    private let midBlock: MidBlock2D?
-    private let upBlocks: [UpBlock2D]
+    let downBlocks: [DownBlock2D]
+    let midBlock: MidBlock2D?
+    let upBlocks: [UpBlock2D]
     private let normOut: GroupNorm
     private let convOut: Conv2d
 
@@ -126,6 +126,15 @@ public final class UNet2DModel: DiffusionModel {
         case .none: return nil
         case .table(let n): return n
         case .timestep: return Int.max
+        }
+    }
+
+    /// A class table of k ids keeps its last row (k - 1) as the null class when k >= 2, as Tweedie's trainer does.
+    public var classConditioning: ClassConditioning {
+        switch config.classEmbedding {
+        case .none: return ClassConditioning(table: .none, defaultNull: nil, nullPastTable: false)
+        case .table(let k): return ClassConditioning(table: .ids(k), defaultNull: k >= 2 ? k - 1 : nil, nullPastTable: false)
+        case .timestep: return ClassConditioning(table: .any, defaultNull: nil, nullPastTable: false)
         }
     }
 

@@ -4,7 +4,7 @@ import TweedieCore
 /// first half of the moments), `decode` maps a latent back to an image (post_quant_conv -> decoder).
 /// Scaling by `scalingFactor` is left to the caller, as in diffusers. Written over the tape like the denoisers, so
 /// the encoder and decoder are differentiable (`encodeMoments`, `decode(_ scope:...)`).
-public final class AutoencoderKL {
+public final class AutoencoderKL: LatentAutoencoder {
     /// The config the network was built from.
     public let config: AutoencoderKLConfig
     /// Elements over all loaded weight tensors.
@@ -12,11 +12,16 @@ public final class AutoencoderKL {
     /// The parameters (and weight providers) every pass reads.
     public let weights: ModelWeights
     /// Checkpoint facts (class name, tensor count, dtypes, config text) for `tweedie info`.
-    public internal(set) var folderInfo: ModelFolderInfo
+    public var folderInfo: ModelFolderInfo
     /// Latent scaling factor pipelines apply (config `scaling_factor`).
     public var scalingFactor: Float { config.scalingFactor }
     /// Spatial downsampling factor between image and latent.
     public var downsamplingFactor: Int { 1 << (config.blockOutChannels.count - 1) }
+
+    /// [latent channels, h/f, w/f].
+    public func latentShape(height: Int, width: Int) -> [Int] {
+        [config.latentChannels, height / downsamplingFactor, width / downsamplingFactor]
+    }
 
     private let encoder: VAEEncoder
     private let decoder: VAEDecoder

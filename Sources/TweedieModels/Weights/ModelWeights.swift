@@ -14,6 +14,8 @@ public final class ModelWeights {
     /// Weight providers by layer prefix (e.g. "down_blocks.0.resnets.0.conv1"); a layer without one computes with
     /// its `<prefix>.weight` and `<prefix>.bias` tensors.
     public private(set) var providers: [String: any WeightProvider] = [:]
+    /// Prefixes of the model's linear and convolution layers, in load order (what LoRA, int8 and gates can act on).
+    public private(set) var denseLayers: [String] = []
 
     /// An empty table (layers fill it while the model is built).
     public init() {}
@@ -42,6 +44,9 @@ public final class ModelWeights {
         guard tensors.removeValue(forKey: name) != nil else { return }
         order.removeAll { $0 == name }
     }
+
+    /// Records that `prefix` is a linear or convolution layer (its `<prefix>.weight` is [out, in] or [O, I, k, k]).
+    public func registerDense(_ prefix: String) { denseLayers.append(prefix) }
 
     /// Installs (or, with nil, removes) the provider of the layer at `prefix`.
     public func setProvider(_ provider: (any WeightProvider)?, for prefix: String) {

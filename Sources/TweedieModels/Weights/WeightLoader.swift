@@ -24,4 +24,14 @@ public struct WeightLoader {
     public func loadOptional(_ name: String, shape: [Int]) throws {
         try weights.loadOptional(store, name, shape: shape)
     }
+
+    /// The size of axis `axis` of tensor `name` as the source holds it, or `expected[axis]` when the source would
+    /// generate it: per-layer widths (heads, feed-forward neurons, resnet channels) of a narrowed model are read
+    /// from its tensors rather than the uniform config.
+    public func storedDimension(_ name: String, axis: Int, expected: [Int]) -> Int {
+        guard let shape = store.source.lookup(name, expected: expected)?.shape, axis < shape.count else {
+            return expected[axis]
+        }
+        return shape[axis]
+    }
 }

@@ -1,0 +1,84 @@
+import TweedieCore
+
+/// Weight-only int8 quantization, symmetric per output channel: W[o, ...] ≈ q[o, ...] · scale[o] with
+/// scale[o] = max|W[o, ...]| / 127 and q = round(W / scale) in [-127, 127]. The model keeps only the int8 values
+/// and the scales; each forward pass dequantizes one layer's weight at a time into a temporary, so no Float32 copy
+/// of the whole network lives at once. The bias stays Float32 in the table.
+public final class Int8Weights: WeightProvider {
+    /// The weight's shape ([out, in] or [O, I, k, k]).
+    public let shape: [Int]
+    /// Quantized values, row-major, one row per output channel.
+    public let values: [Int8]
+    /// One scale per output channel.
+    public let scales: [Float]
+
+    /// Quantizes `weight`.
+    public init(quantizing weight: Tensor) {
+        shape = weight.shape
+        let out = weight.shape[0], per = weight.count / max(out, 1)
+        var q = [Int8](repeating: 0, count: weight.count)
+        var s = [Float](repeating: 0, count: out)
+        weight.withUnsafeBufferPointer { w in
+            for o in 0..<out {
+                var m: Float = 0
+                for j in 0..<per { m = max(m, abs(w[o * per + j])) }
+                let sc = m / 127
+                s[o] = sc
+                guard sc > 0 else { continue }
+                for j in 0..<per { q[o * per + j] = Int8(max(-127, min(127, (w[o * per + j] / sc).rounded()))) }
+            }
+        }
+        values = q
+        scales = s
+    }
+
+    /// Stored values and scales, checked against each other (`badInput` naming `source` when they disagree).
+    public init(shape: [Int], values: [Int8], scales: [Float], source: String) throws {
+        guard shape.count >= 2, values.count == shape.reduce(1, *), scales.count == shape[0] else {
+            throw TweedieError.badInput("\(source): int8 weight of shape \(shape) has \(values.count) values and "
+                                        + "\(scales.count) scales (expected \(shape.reduce(1, *)) and \(shape.first ?? 0))")
+        }
+        self.shape = shape
+        self.values = values
+        self.scales = scales
+    }
+
+    /// The Float32 weight q · scale.
+    public func dequantized() -> Tensor {
+        let out = shape[0], per = values.count / max(out, 1)
+        return Tensor(shape: shape) { dst in
+            values.withUnsafeBufferPointer { q in
+                for o in 0..<out {
+                    let sc = scales[o]
+                    for j in 0..<per { dst[o * per + j] = Float(q[o * per + j]) * sc }
+                }
+            }
+        }
+    }
+
+    /// Bytes held (int8 values plus Float32 scales).
+    public var byteCount: Int { values.count + 4 * scales.count }
+
+    public func linear(_ prefix: String, _ x: Variable, in s: ForwardScope) -> Variable {
+        s.tape.linear(x, s.tape.constant(dequantized()), s.optionalParam(prefix + ".bias"))
+    }
+
+    public func conv2d(_ prefix: String, _ x: Variable, stride: Int, padding: Int, in s: ForwardScope) -> Variable {
+        s.tape.conv2d(x, s.tape.constant(dequantized()), s.optionalParam(prefix + ".bias"), stride: stride,
+                      padding: padding)
+    }
+
+    /// Quantizes every linear and convolution layer of `weights` (or those `include` accepts): each Float32
+    /// weight leaves the table and an `Int8Weights` provider takes its place. Returns the layers quantized.
+    @discardableResult
+    public static func quantize(_ weights: ModelWeights, include: (String) -> Bool = { _ in true }) -> [String] {
+        var done: [String] = []
+        for prefix in weights.denseLayers where include(prefix) && weights.providers[prefix] == nil {
+            guard let w = weights.tensors[prefix + ".weight"] else { continue }
+            weights.setProvider(Int8Weights(quantizing: w), for: prefix)
+            weights.remove(prefix + ".weight")
+            done.append(prefix)
+        }
+        return done
+    }
+}
