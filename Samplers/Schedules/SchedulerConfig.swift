@@ -40,6 +40,9 @@ public struct SchedulerConfig: Equatable, Sendable {
     /// diffusers' `variance_type` (e.g. "fixed_small", "learned_range"); learned ranges mean a learned-sigma model.
     public var varianceType: String?
 
+    /// Largest `num_train_timesteps` accepted (diffusers' models use 1000; the sigma tables grow with it).
+    public static let maxTrainTimesteps = 100_000
+
     /// Defaults of diffusers' DDPMScheduler.
     public init() {}
 
@@ -64,8 +67,9 @@ public struct SchedulerConfig: Equatable, Sendable {
         className = try r.string("_class_name")
         let discrete = ["DDIMScheduler", "DDPMScheduler", "PNDMScheduler"].contains(className ?? "DDPMScheduler")
         numTrainTimesteps = try r.int("num_train_timesteps") ?? 1000
-        guard numTrainTimesteps >= 2 else {
-            throw TweedieError.badInput("\(source): num_train_timesteps must be at least 2, got \(numTrainTimesteps)")
+        guard numTrainTimesteps >= 2, numTrainTimesteps <= SchedulerConfig.maxTrainTimesteps else {
+            throw TweedieError.badInput("\(source): num_train_timesteps must be in 2...\(SchedulerConfig.maxTrainTimesteps), "
+                                        + "got \(numTrainTimesteps)")
         }
         betaStart = try r.double("beta_start") ?? 0.0001
         betaEnd = try r.double("beta_end") ?? 0.02
@@ -73,6 +77,14 @@ public struct SchedulerConfig: Equatable, Sendable {
         trainedBetas = try r.doubles("trained_betas")
         if let tb = trainedBetas, tb.count != numTrainTimesteps {
             throw TweedieError.badInput("\(source): trained_betas has \(tb.count) values, num_train_timesteps is \(numTrainTimesteps)")
+        }
+        // Betas outside (0, 1) make alphas_cumprod negative or zero and every sigma NaN or infinite.
+        let betas = trainedBetas ?? NoiseSchedule.betas(betaSchedule, count: numTrainTimesteps, betaStart: betaStart,
+                                                         betaEnd: betaEnd)
+        if let k = betas.firstIndex(where: { !($0 > 0 && $0 < 1) }) {
+            let field = trainedBetas != nil ? "trained_betas[\(k)] = \(betas[k])"
+                : "beta_start \(betaStart), beta_end \(betaEnd) give beta \(betas[k]) at timestep \(k)"
+            throw TweedieError.badInput("\(source): \(field); betas must lie in (0, 1)")
         }
         predictionType = try r.enumValue("prediction_type", PredictionType.self) ?? .epsilon
         timestepSpacing = try r.enumValue("timestep_spacing", TimestepSpacing.self) ?? (discrete ? .leading : .linspace)

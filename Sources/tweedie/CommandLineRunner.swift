@@ -8,6 +8,12 @@ import Glibc
 /// 0 ok, 1 runtime failure, 2 bad usage or bad input (swift-argument-parser's own usage code is 64; we use 2).
 func runCommandLine(_ root: TweedieCommand.Type) -> Never {
     do {
+        // `tweedie --version` (the subcommands are parsed by swift-argument-parser, which offers --version only
+        // through the root's configuration).
+        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+            print(EngineVersion.string)
+            exit(0)
+        }
         var command = try root.parseAsRoot()
         try command.run()
         exit(0)
@@ -27,13 +33,20 @@ func runCommandLine(_ root: TweedieCommand.Type) -> Never {
 
 /// Options every compute command shares.
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Worker threads for GEMM and the engine's loops (default: all cores).")
+    @Option(name: [.customShort("t"), .long], parsing: .unconditional,
+            help: "Worker threads for GEMM and the engine's loops (default: all cores; more than the cores are capped).")
     var threads: Int?
 
     func apply() throws {
         if let t = threads {
             guard t >= 1 else { throw TweedieError.badInput("--threads: must be at least 1, got \(t)") }
-            Runtime.threads = t
+            // More workers than cores only adds contention (and OpenBLAS's large thread counts can deadlock).
+            let cores = ProcessInfoLite.activeProcessorCount
+            if t > cores {
+                fputs("tweedie: warning: --threads \(t) exceeds the \(cores) available core\(cores == 1 ? "" : "s"); "
+                      + "using \(cores)\n", stderr)
+            }
+            Runtime.threads = min(t, cores)
         }
     }
 }

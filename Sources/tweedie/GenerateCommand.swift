@@ -12,18 +12,24 @@ struct GenerateCommand: ParsableCommand {
             Image i of a run uses seed + start-index + i and, with --rng philox (default) or torch, its own noise \
             streams, so any image can be re-made alone: `tweedie generate --from img.png` re-creates it bit for \
             bit (flags given with --from override the stored ones). Without --class a class-conditional model \
-            cycles through its classes. Exit codes: 0 ok, 1 runtime failure, 2 bad input, 130 interrupted.
+            cycles through its classes. A --from PNG is untrusted: its settings are used, but the model comes from -m \
+            (or the bundled one) and must have the weights that made it (--allow-other-weights to sample anyway); \
+            stored paths are followed only with --trust-paths. Files are written under temporary names and renamed \
+            when the whole run has finished; a failed or interrupted run leaves nothing behind (--keep-partial keeps \
+            the finished images). Exit codes: 0 ok, 1 runtime failure (e.g. NaN during sampling), 2 bad input, \
+            130 interrupted (SIGINT), 143 terminated (SIGTERM).
             """)
 
     @Option(name: [.short, .customLong("model")], help: "Model folder: a UNet2DModel/DiT folder or a diffusers pipeline folder (default: the bundled assets/fashion32).")
     var model: String?
-    @Option(name: .customLong("class"), help: "Class id for every image (default: cycle through the classes).")
+    @Option(name: .customLong("class"), parsing: .unconditional, help: "Class id for every image (default: cycle through the classes).")
     var classID: Int?
     @Option(help: "Class by name, from the model's labels / id2label.")
     var label: String?
-    @Option(help: "Sampling steps (default 20).")
+    @Option(parsing: .unconditional, help: "Sampling steps (default 20, at most \(ResourceLimits.maxSteps)).")
     var steps: Int?
-    @Option(help: "Sampler: \(SamplerRegistry.names.joined(separator: ", ")) (default euler_a).")
+    @Option(name: [.customLong("sampler"), .customLong("sampling-method")],
+            help: "Sampler: \(SamplerRegistry.names.joined(separator: ", ")) (default euler_a); --sampling-method is sd.cpp's name.")
     var sampler: String?
     @Option(help: "Sigma schedule: \(GenerationSettings.scheduleNames.joined(separator: ", ")).")
     var schedule: String?
@@ -31,87 +37,151 @@ struct GenerateCommand: ParsableCommand {
     var sigmas: String?
     @Option(help: "none, cfg or apg (default: cfg when the model has a null class, else none).")
     var guidance: String?
-    @Option(name: .customLong("cfg-scale"), help: "Guidance scale w; 1 = conditional only (default 3).")
+    @Option(name: .customLong("cfg-scale"), parsing: .unconditional,
+            help: "Guidance scale w in [0, \(Int(ResourceLimits.maxCFGScale))]; 1 = conditional only (default 3).")
     var cfgScale: Float?
-    @Option(name: .customLong("guidance-rescale"), help: "CFG rescale phi in [0, 1] (default 0).")
+    @Option(name: .customLong("guidance-rescale"), parsing: .unconditional, help: "CFG rescale phi in [0, 1] (default 0).")
     var guidanceRescale: Float?
-    @Option(name: .customLong("apg-eta"), help: "APG weight of the parallel component (default 0).")
+    @Option(name: .customLong("apg-eta"), parsing: .unconditional, help: "APG weight of the parallel component (default 0).")
     var apgEta: Float?
     @Option(name: .customLong("apg-momentum"), parsing: .unconditional, help: "APG momentum (default -0.5).")
     var apgMomentum: Float?
-    @Option(name: .customLong("apg-norm-threshold"), help: "APG norm threshold, 0 = off (default 0).")
+    @Option(name: .customLong("apg-norm-threshold"), parsing: .unconditional, help: "APG norm threshold, 0 = off (default 0).")
     var apgNormThreshold: Float?
     @Option(name: .customLong("guidance-interval"), help: "Guide only steps with START <= i/N < STOP, as START,STOP.")
     var guidanceInterval: String?
-    @Option(help: "Noise scale of ddim (default 0) and euler_a (default 1).")
+    @Option(parsing: .unconditional, help: "Noise scale of ddim (default 0) and euler_a (default 1).")
     var eta: Float?
-    @Option(parsing: .unconditional, help: "Seed (default: random, always printed; -1 = random).")
+    @Option(name: [.short, .long], parsing: .unconditional, help: "Seed (default: random, always printed; -1 = random).")
     var seed: Int64?
     @Option(help: "Noise generator: philox (default) or torch (torch.randn-exact, one generator per image).")
     var rng: String?
-    @Option(name: [.short, .customLong("batch-count")], help: "Number of images (default 1, or the latents' batch).")
+    @Option(name: [.short, .customLong("batch-count")], parsing: .unconditional,
+            help: "Number of images (default 1, or the latents' batch; at most \(ResourceLimits.maxBatchCount)).")
     var batchCount: Int?
-    @Option(name: .customLong("start-index"), help: "Index of the first image: seed offset and file numbering.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional,
+            help: "Images sampled at once: a larger -b runs in chunks of this size, so memory does not grow with the image count (default \(ResourceLimits.defaultBatchSize), at most \(ResourceLimits.maxBatchSize)).")
+    var batchSize: Int?
+    @Option(name: .customLong("start-index"), parsing: .unconditional, help: "Index of the first image: seed offset and file numbering.")
     var startIndex: Int?
     @Option(name: [.short, .customLong("output")], help: "Output PNG path; printf pattern on the image index, e.g. out/img_%03d.png.")
     var output = "output.png"
-    @Option(help: "Also write all images as one grid PNG.")
+    @Option(help: "Also write all images as one grid PNG (at most \(ResourceLimits.maxGridImages) images).")
     var grid: String?
     @Option(help: "Initial unit noise: safetensors file with tensor `sample` [N, C, h, w].")
     var latents: String?
     @Option(name: .customLong("save-tensor"), help: "Write the final samples (model space) as tensor `sample`.")
     var saveTensor: String?
-    @Option(help: "Re-make the image whose metadata this PNG holds.")
+    @Option(help: "Re-make the image whose metadata this PNG holds, with the model from -m (or the bundled one).")
     var from: String?
+    @Flag(name: .customLong("trust-paths"), help: "With --from: use the model folder and latents file paths stored in the PNG.")
+    var trustPaths = false
+    @Flag(name: .customLong("allow-other-weights"), help: "With --from: sample even when the model's weights differ from the ones that made the PNG (a warning, not an error).")
+    var allowOtherWeights = false
+    @Flag(name: .customLong("keep-partial"), help: "When a run fails or is interrupted, keep the images already finished (default: remove them).")
+    var keepPartial = false
     @Flag(help: "No progress output.")
     var quiet = false
-    @Flag(help: "One JSON line per image (path, seed, class, saturation, clipped_fraction) and a summary line.")
+    @Flag(help: "One JSON line per image (path, index, seed, class = id, label = name, saturation, clipped_fraction) and a summary line.")
     var json = false
     @Flag(name: .customLong("disable-image-metadata"), help: "Write PNGs without text chunks.")
     var disableImageMetadata = false
-    @Flag(help: .hidden)
-    var progress = false
+    @Option(help: "Progress on stderr: auto (a redrawn line when stderr is a terminal), bar, plain (one line per step, for logs) or none.")
+    var progress: String = "auto"
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
+        guard let progressMode = GenerateProgress.Mode(rawValue: progress) else {
+            throw TweedieError.badInput("--progress \(progress) is unknown; valid: "
+                                        + GenerateProgress.Mode.allCases.map(\.rawValue).joined(separator: ", "))
+        }
         GenerateInterrupt.install()
         let recipe = try from.map { try ImageMetadata.recipe(fromPNGAt: $0) }
-        guard let modelPath = model ?? recipe?.model.path ?? BundledModel.defaultPath() else {
-            throw TweedieError.badInput("-m/--model: no model folder given and the bundled assets/fashion32 was not found")
-        }
-        let pipeline = try SamplingPipeline(path: modelPath)
+        let pipeline = try SamplingPipeline(path: try modelPath(recipe: recipe))
         let generator = ImageGenerator(pipeline: pipeline)
-        if let recipe, !quiet, try pipeline.weightsHash() != recipe.model.weightsSHA256 {
-            fputs("tweedie: warning: \(pipeline.source.weightsPath) differs from the weights that made \(from!) "
-                  + "(sha256 \(recipe.model.weightsSHA256.prefix(10))); the result will not match\n", stderr)
-        }
-        let settings = try resolveSettings(base: recipe?.settings, generator: generator)
+        if let recipe { try checkWeights(recipe, pipeline: pipeline) }
+        let settings = try resolveSettings(base: recipe, generator: generator)
         try generator.validate(settings)
-
-        let writer = try GenerateWriter(command: self, settings: settings, pipeline: pipeline)
-        let noise = try settings.latents.map {
-            try LatentsFile.load(path: $0, offset: settings.latentsOffset, count: settings.batchCount,
-                                 sampleShape: pipeline.sampleShape)
+        let chunk = min(settings.batchCount, batchSize ?? ResourceLimits.defaultBatchSize)
+        guard chunk >= 1, chunk <= ResourceLimits.maxBatchSize else {
+            throw TweedieError.badInput("--batch-size must be in 1...\(ResourceLimits.maxBatchSize), got \(batchSize ?? chunk)")
         }
+        try ResourceLimits.checkChunk(batchSize: chunk, passes: settings.guidance == "none" ? 1 : 2,
+                                      sampleElements: pipeline.sampleShape.reduce(1, *))
+
+        var writer = try GenerateWriter(command: self, settings: settings, pipeline: pipeline)
         let steps = try generator.schedule(settings).sigmas.count - 1
-        let progressBar = GenerateProgress(enabled: !quiet && (progress || GenerateProgress.stderrIsTerminal),
+        let progressBar = GenerateProgress(mode: quiet ? .none : progressMode,
                                            label: settings.batchCount == 1 ? "1 image" : "\(settings.batchCount) images")
-        if GenerateInterrupt.requested { throw interrupted(step: 0, of: steps) }
         var lastStep = -1
         progressBar.begin()
-        let result = try generator.run(settings, initialNoise: noise) { info in
-            lastStep = info.step
-            progressBar.update(step: info.step, total: info.total)
-            return GenerateInterrupt.requested ? .stop : .continue
+        do {
+            if GenerateInterrupt.requested { throw interrupted(step: 0, of: steps) }
+            for first in stride(from: 0, to: settings.batchCount, by: chunk) {
+                let part = settings.chunk(first: first, count: min(chunk, settings.batchCount - first))
+                if chunk < settings.batchCount {
+                    progressBar.beginChunk(label: "images \(first + 1)-\(first + part.batchCount) of \(settings.batchCount)")
+                }
+                let noise = try part.latents.map {
+                    try LatentsFile.load(path: $0, offset: part.latentsOffset, count: part.batchCount,
+                                         sampleShape: pipeline.sampleShape)
+                }
+                let result = try generator.run(part, initialNoise: noise) { info in
+                    lastStep = info.step
+                    progressBar.update(step: info.step, total: info.total)
+                    return GenerateInterrupt.requested ? .stop : .continue
+                }
+                if result.stopped {
+                    progressBar.finish()
+                    throw interrupted(step: lastStep + 1, of: steps)
+                }
+                try writer.stage(result, settings: part)
+            }
+            progressBar.finish()
+            try writer.finish(seconds: progressBar.elapsed, steps: steps)
+        } catch {
+            progressBar.finish()
+            let kept = writer.abandon(keep: keepPartial)
+            if kept > 0 { fputs("tweedie: kept \(kept) finished file\(kept == 1 ? "" : "s") (--keep-partial)\n", stderr) }
+            throw error
         }
-        progressBar.finish()
-        if result.stopped { throw interrupted(step: lastStep + 1, of: steps) }
-        try writer.write(result, seconds: progressBar.elapsed, steps: steps)
+    }
+
+    /// The model folder: -m, else (with --trust-paths) the one a --from PNG names, else the bundled model.
+    private func modelPath(recipe: ImageRecipe?) throws -> String {
+        if let model { return model }
+        if trustPaths, let stored = recipe?.model.path { return stored }
+        guard let bundled = BundledModel.defaultPath() else {
+            throw TweedieError.badInput("-m/--model: no model folder given and the bundled assets/fashion32 was not found")
+        }
+        return bundled
+    }
+
+    /// A --from PNG made with other weights is refused unless --allow-other-weights, which makes it a warning
+    /// (printed even with --quiet: the result will not match the PNG).
+    private func checkWeights(_ recipe: ImageRecipe, pipeline: SamplingPipeline) throws {
+        var differences: [String] = []
+        let weights = try pipeline.weightsHash()
+        if weights != recipe.model.weightsSHA256 {
+            differences.append("\(pipeline.source.weightsPath) has sha256 \(weights.prefix(12)), the PNG was made with "
+                               + "\(recipe.model.weightsSHA256.prefix(12)) (model \(recipe.model.name))")
+        }
+        let vae = try pipeline.vaeHash()
+        if vae != recipe.model.vaeSHA256 {
+            differences.append("the autoencoder's sha256 is \(vae.map { String($0.prefix(12)) } ?? "none"), the PNG's "
+                               + "\(recipe.model.vaeSHA256.map { String($0.prefix(12)) } ?? "none")")
+        }
+        guard !differences.isEmpty else { return }
+        let what = "--from \(from!): " + differences.joined(separator: "; ")
+        guard allowOtherWeights else {
+            throw TweedieError.badInput(what + "; give -m with the model that made it, or --allow-other-weights")
+        }
+        fputs("tweedie: warning: \(what); the result will not match\n", stderr)
     }
 
     private func interrupted(step: Int, of total: Int) -> ExitCode {
-        fputs("tweedie: interrupted after step \(step)/\(total); nothing written\n", stderr)
-        return ExitCode(GenerateInterrupt.exitCode)
+        fputs("tweedie: interrupted after step \(step)/\(total); nothing written\(keepPartial ? " for this chunk" : "")\n", stderr)
+        return ExitCode(GenerateInterrupt.signalExitCode)
     }
 }

@@ -3,10 +3,11 @@ import Tweedie
 
 extension GenerateCommand {
     /// The run's settings: the defaults (or, with --from, the stored recipe), then every flag given explicitly.
+    /// `recipe` is the --from PNG's.
     /// Values that depend on the model (label names, default guidance) are resolved against `generator`.
-    func resolveSettings(base: GenerationSettings?, generator: ImageGenerator) throws -> GenerationSettings {
-        var s = base ?? GenerationSettings()
-        let remaking = base != nil
+    func resolveSettings(base recipe: ImageRecipe?, generator: ImageGenerator) throws -> GenerationSettings {
+        var s = recipe?.settings ?? GenerationSettings()
+        let remaking = recipe != nil
         if let v = sampler { s.sampler = v }
         if let v = steps { s.steps = v }
         if let v = schedule {
@@ -45,16 +46,32 @@ extension GenerateCommand {
             s.seed = randomSeed()
         }
         if let v = startIndex { s.startIndex = v }
+        // A recipe holds its image's own seed at start index 0. Re-making it, the run starts at the image's index
+        // with the seed that many below, which gives the same seed and noise and also the same file number and
+        // stored index, so the PNG comes out byte for byte.
+        if let recipe, seed == nil, startIndex == nil, recipe.index > 0, s.seed >= UInt64(recipe.index) {
+            s.seed -= UInt64(recipe.index)
+            s.startIndex = recipe.index
+        }
         if classID != nil && label != nil { throw TweedieError.badInput("--class and --label: give one") }
         if let v = classID { s.classID = v }
         if let name = label { s.classID = try generator.pipeline.classes.classID(forLabel: name) }
         if let path = latents {
             s.latents = absolute(path)
-            s.latentsOffset = 0
+            // Re-making, the recipe's offset says which sample of the file the image started from.
+            if !remaking { s.latentsOffset = 0 }
+        } else if remaking, let stored = s.latents {
+            // A PNG from elsewhere must not make the engine read a file it names.
+            guard trustPaths else {
+                throw TweedieError.badInput("--from \(from!): the image was made from the latents file "
+                                            + "\((stored as NSString).lastPathComponent); give --latents FILE (or "
+                                            + "--trust-paths to use the stored path)")
+            }
+            s.latents = absolute(stored)
         }
         if let v = batchCount {
             s.batchCount = v
-        } else if latents != nil {
+        } else if latents != nil && !remaking {
             s.batchCount = try LatentsFile.count(path: s.latents!)
         }
         return s

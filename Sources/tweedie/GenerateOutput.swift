@@ -1,85 +1,170 @@
 import Foundation
 import Tweedie
 
-/// Writes a finished run: one PNG per image (with metadata unless disabled), the optional grid and tensor, and
-/// one line per image on stdout (text or JSON). Every path is checked before sampling starts, so bad paths fail
-/// fast and an interrupted or failed run leaves nothing behind.
+/// Writes a run: one PNG per image (with metadata unless disabled), the optional grid and tensor, and one line per
+/// image on stdout (text or JSON). Every path is checked before sampling starts (writable, within the file
+/// system's name limits, no two outputs on one file), so bad paths fail fast. Images are staged under temporary
+/// names chunk by chunk and renamed into place only when the whole run has succeeded, so a failed or interrupted
+/// run leaves nothing behind (unless --keep-partial).
 struct GenerateWriter {
     let settings: GenerationSettings
     let pipeline: SamplingPipeline
-    let paths: [String]
+    let pattern: OutputPattern
     let grid: String?
     let tensor: String?
     let json: Bool
     let metadata: Bool
+    private let staged = StagedOutputs()
+
+    /// What one image's report line needs (kept small: a run may have a million images).
+    private struct Record {
+        let index: Int
+        let seed: UInt64
+        let classID: Int?
+        let saturation: Double?
+        let clipped: Double
+    }
+    private var records: [Record] = []
+    private var gridImages: [PNGImage] = []
+    private var samples: [Float] = []
 
     /// Resolves and checks the output paths of `command`'s run.
     init(command c: GenerateCommand, settings: GenerationSettings, pipeline: SamplingPipeline) throws {
         self.settings = settings
         self.pipeline = pipeline
-        let pattern = try OutputPattern(c.output, flag: "-o")
-        paths = (0..<settings.batchCount).map { pattern.path(index: settings.startIndex + $0, count: settings.batchCount) }
-        if Set(paths).count != paths.count {
-            throw TweedieError.badInput("-o \(c.output): several images map to the same file; add %d for the index")
-        }
-        for p in paths { try OutputPattern.checkWritable(p, flag: "-o") }
+        pattern = try OutputPattern(c.output, flag: "-o")
         grid = c.grid
         tensor = c.saveTensor
-        if let g = grid { try OutputPattern.checkWritable(g, flag: "--grid") }
-        if let t = tensor { try OutputPattern.checkWritable(t, flag: "--save-tensor") }
         json = c.json
         metadata = !c.disableImageMetadata
+        if grid != nil, settings.batchCount > ResourceLimits.maxGridImages {
+            throw TweedieError.badInput("--grid: \(settings.batchCount) images exceed the limit of "
+                                        + "\(ResourceLimits.maxGridImages) per grid")
+        }
+        let perSample = pipeline.sampleShape.reduce(1, *)
+        if tensor != nil, settings.batchCount > ResourceLimits.maxSavedElements / max(1, perSample) {
+            throw TweedieError.badInput("--save-tensor: \(settings.batchCount) samples of \(perSample) elements exceed "
+                                        + "the limit of \(ResourceLimits.maxSavedElements) elements")
+        }
+        try checkPaths(c)
     }
 
-    /// Writes every file of `result` and reports them.
-    func write(_ result: GenerationResult, seconds: Double, steps: Int) throws {
+    /// Path of image `i` of the run.
+    func path(_ i: Int) -> String { pattern.path(index: settings.startIndex + i, count: settings.batchCount) }
+
+    /// Every output is creatable and no two share a file (compared with their directories resolved, so
+    /// `x.png` and `./x.png` collide). Image paths of one pattern are distinct by construction (%d, or _<index>).
+    private func checkPaths(_ c: GenerateCommand) throws {
+        var directories: [String: String] = [:]
+        func identity(_ p: String) -> String {
+            let (dir, name) = OutputPattern.split(p)
+            if let d = directories[dir] { return d + "/" + name }
+            let resolved = OutputPattern.split(OutputPattern.identity(p)).directory
+            directories[dir] = resolved
+            return resolved + "/" + name
+        }
+        var others: [String: String] = [:]
+        for (flag, p) in [("--grid", grid), ("--save-tensor", tensor)] {
+            guard let p else { continue }
+            try OutputPattern.checkWritable(p, flag: flag)
+            let id = identity(p)
+            if let first = others[id] {
+                throw TweedieError.badInput("\(flag) \(p): the same file as \(first); give each output its own path")
+            }
+            others[id] = "\(flag) \(p)"
+        }
+        for i in 0..<settings.batchCount {
+            let p = path(i)
+            try OutputPattern.checkWritable(p, flag: "-o")
+            if !others.isEmpty, let clash = others[identity(p)] {
+                throw TweedieError.badInput("-o \(c.output): image \(settings.startIndex + i) would be written to \(p), "
+                                            + "the same file as \(clash); give each output its own path")
+            }
+        }
+    }
+
+    /// Stages the PNGs of one chunk, sampled with `part` (a chunk of the run's settings).
+    mutating func stage(_ result: GenerationResult, settings part: GenerationSettings) throws {
         let (images, clipped) = try PNGImage.imagesWithClipping(from: result.images)
-        var lines: [String] = []
         for (i, image) in images.enumerated() {
+            let index = part.startIndex + i
             let classID = result.classes[i]
             let label = classID.flatMap { pipeline.classes.name(of: $0) }
             var text: [(key: String, value: String)] = []
             if metadata {
-                let recipe = try ImageRecipe.image(i, of: settings, classID: classID, pipeline: pipeline)
+                let recipe = try ImageRecipe.image(i, of: part, classID: classID, pipeline: pipeline)
                 text = try ImageMetadata.textChunks(recipe, label: label)
             }
-            try image.write(to: paths[i], text: text)
+            let file = path(index - settings.startIndex)
+            try staged.stage(try image.encoded(text: text, name: file), for: file)
+            let saturation = image.channels >= 3 ? try ImageMetrics.meanSaturation([image]) : nil
+            records.append(Record(index: index, seed: result.seeds[i], classID: classID, saturation: saturation,
+                                  clipped: clipped[i]))
+            if grid != nil { gridImages.append(image) }
+        }
+        if tensor != nil { samples += result.samples.data }
+    }
+
+    /// Stages the grid and tensor, moves every file into place and reports them.
+    func finish(seconds: Double, steps: Int) throws {
+        if let g = grid { try staged.stage(try PNGImage.grid(gridImages).encoded(name: g), for: g) }
+        if let t = tensor {
+            let shape = [records.count] + pipeline.sampleShape
+            try staged.stageTensors([(LatentsFile.tensorName, Tensor(shape: shape, data: samples))], for: t)
+        }
+        try staged.commit()
+        var out = ""
+        for (i, r) in records.enumerated() {
+            let label = r.classID.flatMap { pipeline.classes.name(of: $0) }
             if json {
-                lines.append(jsonLine(["path": paths[i], "index": settings.startIndex + i, "seed": result.seeds[i],
-                                       "class": classID.map { $0 as Any } ?? NSNull(),
-                                       "label": label.map { $0 as Any } ?? NSNull(),
-                                       "saturation": rounded(try ImageMetrics.meanSaturation([image]), places: 6),
-                                       "clipped_fraction": rounded(clipped[i], places: 6)]))
+                out += jsonLine(["path": path(i), "index": r.index, "seed": r.seed,
+                                 "class": r.classID.map { $0 as Any } ?? NSNull(),
+                                 "label": label.map { $0 as Any } ?? NSNull(),
+                                 "saturation": r.saturation.map { rounded($0, places: 6) as Any } ?? NSNull(),
+                                 "clipped_fraction": rounded(r.clipped, places: 6)]) + "\n"
             } else {
-                lines.append(describe(i, result: result, label: label))
+                var line = "\(path(i))  seed \(r.seed)"
+                if let c = r.classID { line += "  class \(c)" + (label.map { " (\($0))" } ?? "") }
+                out += line + "\n"
+            }
+            if out.utf8.count > 1 << 16 {
+                print(out, terminator: "")
+                out = ""
             }
         }
-        if let g = grid { try PNGImage.grid(images).write(to: g) }
-        if let t = tensor { try SafeTensorsWriter.write([(LatentsFile.tensorName, result.samples)], to: t) }
         let perStep = steps > 0 ? seconds / Double(steps) : 0
+        let n = Double(records.count)
+        let saturations = records.compactMap(\.saturation)
         if json {
             var summary: [String: Any] = [
-                "images": images.count, "seconds": rounded(seconds), "seconds_per_step": rounded(perStep),
+                "images": records.count, "seconds": rounded(seconds), "seconds_per_step": rounded(perStep),
                 "steps": steps, "sampler": settings.sampler, "schedule": settings.schedule,
                 "guidance": settings.guidance, "seed": settings.seed, "rng": settings.rng,
                 "model": pipeline.source.name,
-                "clipped_fraction": rounded(clipped.reduce(0, +) / Double(clipped.count), places: 6),
-                "saturation": rounded(try ImageMetrics.meanSaturation(images), places: 6),
+                "clipped_fraction": rounded(records.map(\.clipped).reduce(0, +) / n, places: 6),
+                "saturation": saturations.count == records.count
+                    ? rounded(saturations.reduce(0, +) / n, places: 6) as Any : NSNull(),
             ]
             if let g = grid { summary["grid"] = g }
             if let t = tensor { summary["tensor"] = t }
-            lines.append(jsonLine(["summary": summary]))
+            out += jsonLine(["summary": summary])
         } else {
-            lines.append(String(format: "%d image%@ in %.2fs (%.3f s/step), seed %llu", images.count,
-                                images.count == 1 ? "" : "s", seconds, perStep, settings.seed))
+            out += String(format: "%d image%@ in %.2fs (%.3f s/step), seed %llu", records.count,
+                          records.count == 1 ? "" : "s", seconds, perStep, settings.seed)
         }
-        print(lines.joined(separator: "\n"))
+        print(out)
     }
 
-    private func describe(_ i: Int, result: GenerationResult, label: String?) -> String {
-        var line = "\(paths[i])  seed \(result.seeds[i])"
-        if let c = result.classes[i] { line += "  class \(c)" + (label.map { " (\($0))" } ?? "") }
-        return line
+    /// After a failure: removes every staged file, or with `keep` moves the finished images into place; returns
+    /// how many were kept.
+    func abandon(keep: Bool) -> Int {
+        guard keep else {
+            staged.discard()
+            return 0
+        }
+        let n = staged.count
+        do { try staged.commit() } catch { return 0 }
+        return n
     }
 
     private func rounded(_ v: Double, places: Int = 4) -> Double {

@@ -28,7 +28,7 @@ struct InfoCommand: ParsableCommand {
         }
         guard let path else { return }
         if path.lowercased().hasSuffix(".png") {
-            print(try ImageMetadata.describe(pngAt: path), terminator: "")
+            print(try ImageMetadata.describe(pngAt: path), terminator: "")  // ends with its own newline
             return
         }
         // Every kind loads through the registry; what is printed beyond the common facts depends on what the model

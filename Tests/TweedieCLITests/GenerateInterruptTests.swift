@@ -7,8 +7,8 @@ import Tweedie
 final class GenerateInterruptTests: XCTestCase {
     func testSIGINTStopsAfterTheCurrentStepAndWritesNothing() throws {
         let dir = try GenerateTesting.tempDir(self)
-        // 1000 steps take far longer than the test waits; --progress forces the progress line without a terminal.
-        let run = try GenerateCLI(["generate", "--progress", "-m", GenerateCLI.fixture("unet_cond"), "--steps", "1000",
+        // 1000 steps take far longer than the test waits; --progress bar forces the progress line without a terminal.
+        let run = try GenerateCLI(["generate", "--progress", "bar", "-m", GenerateCLI.fixture("unet_cond"), "--steps", "1000",
                                    "--sampler", "ddim", "-b", "2", "-o", "x_%d.png", "--grid", "g.png",
                                    "--save-tensor", "t.safetensors"], in: dir)
         let deadline = Date().addingTimeInterval(60)
@@ -27,7 +27,7 @@ final class GenerateInterruptTests: XCTestCase {
 
     func testQuietRunPrintsNoProgress() throws {
         let dir = try GenerateTesting.tempDir(self)
-        let r = try GenerateCLI.run(["generate", "--progress", "--quiet", "-m", GenerateCLI.fixture("unet_cond"),
+        let r = try GenerateCLI.run(["generate", "--progress", "bar", "--quiet", "-m", GenerateCLI.fixture("unet_cond"),
                                      "--steps", "3", "--seed", "1", "-o", "q.png"], in: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "")

@@ -35,7 +35,9 @@ final class GenerateMetadataTests: XCTestCase {
         XCTAssertEqual(recipe.settings.cfgScale, 2.5)
         XCTAssertEqual(recipe.model.weightsSHA256,
                        try SHA256.hex(fileAt: model + "/diffusion_pytorch_model.safetensors"))
-        XCTAssertEqual(recipe.model.path, model)
+        // No absolute path is stored: the model by name and hash only.
+        XCTAssertNil(recipe.model.path)
+        XCTAssertFalse(textValue("tweedie", in: text)!.contains(GenerateCLI.fixtures.path))
         // The text `tweedie info` prints for the PNG.
         let described = try ImageMetadata.describe(pngAt: dir.appendingPathComponent("a.png").path)
         for part in ["image: 16x16, 3 channels", "  class: 1 (Beta)", "  seed: 42", "  sampler: euler_a",
@@ -55,8 +57,8 @@ final class GenerateMetadataTests: XCTestCase {
                      "--save-tensor", "\(rng).safetensors"], in: dir)
             XCTAssertEqual(Set(GenerateTesting.files(dir).filter { $0.hasPrefix(rng) }),
                            ["\(rng)_05.png", "\(rng)_06.png", "\(rng)_07.png", "\(rng).safetensors"])
-            let again = try run(["--from", "\(rng)_07.png", "-o", "re_\(rng).png", "--save-tensor", "re_\(rng).safetensors"],
-                                in: dir)
+            let again = try run(["--from", "\(rng)_07.png", "-m", model, "-o", "re_\(rng).png",
+                                 "--save-tensor", "re_\(rng).safetensors"], in: dir)
             XCTAssertTrue(again.stdout.contains("seed 18"), again.stdout)
             let original = try PNGImage.read(path: dir.appendingPathComponent("\(rng)_07.png").path)
             let remade = try PNGImage.read(path: dir.appendingPathComponent("re_\(rng).png").path)
@@ -64,12 +66,13 @@ final class GenerateMetadataTests: XCTestCase {
             let batch = try GenerateTesting.tensor(dir.appendingPathComponent("\(rng).safetensors").path)
             let single = try GenerateTesting.tensor(dir.appendingPathComponent("re_\(rng).safetensors").path)
             XCTAssertEqual(GenerateTesting.item(batch, 2).data, single.data, rng)
-            // Same recipe except where the file's position in its run shows.
-            var a = try ImageRecipe(json: textValue("tweedie", in: original.text)!, source: "a")
+            // The same recipe, index included: the PNG is re-made byte for byte.
+            let a = try ImageRecipe(json: textValue("tweedie", in: original.text)!, source: "a")
             let b = try ImageRecipe(json: textValue("tweedie", in: remade.text)!, source: "b")
             XCTAssertEqual(a.index, 7)
-            a.index = b.index
             XCTAssertEqual(a, b)
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("\(rng)_07.png")),
+                           try Data(contentsOf: dir.appendingPathComponent("re_\(rng).png")), rng)
         }
         // The two generators give different pictures from the same seed.
         XCTAssertNotEqual(try PNGImage.read(path: dir.appendingPathComponent("philox_05.png").path).image,
@@ -81,12 +84,15 @@ final class GenerateMetadataTests: XCTestCase {
         let latents = model + "/latents.safetensors"
         try run(["-m", model, "--latents", latents, "--sampler", "ddim", "--steps", "6", "--class", "2",
                  "-o", "l_%d.png", "--save-tensor", "l.safetensors"], in: dir)
-        try run(["--from", "l_1.png", "-o", "re.png", "--save-tensor", "re.safetensors"], in: dir)
+        try run(["--from", "l_1.png", "-m", model, "--latents", latents, "-o", "re.png", "--save-tensor", "re.safetensors"],
+                in: dir)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("l_1.png")),
+                       try Data(contentsOf: dir.appendingPathComponent("re.png")))
         let batch = try GenerateTesting.tensor(dir.appendingPathComponent("l.safetensors").path)
         let single = try GenerateTesting.tensor(dir.appendingPathComponent("re.safetensors").path)
         XCTAssertEqual(GenerateTesting.item(batch, 1).data, single.data)
         // An explicit flag overrides the stored value: fewer steps, a different picture, recorded as such.
-        try run(["--from", "l_1.png", "--steps", "3", "-o", "short.png"], in: dir)
+        try run(["--from", "l_1.png", "-m", model, "--latents", latents, "--steps", "3", "-o", "short.png"], in: dir)
         let short = try ImageMetadata.recipe(fromPNGAt: dir.appendingPathComponent("short.png").path)
         XCTAssertEqual(short.settings.steps, 3)
         XCTAssertEqual(short.settings.classID, 2)

@@ -55,6 +55,9 @@ final class GenerateCLI {
     /// Sends SIGINT (Ctrl-C).
     func interrupt() { process.interrupt() }
 
+    /// Sends SIGTERM.
+    func terminate() { process.terminate() }
+
     /// Waits for the process to end and returns everything it printed.
     func finish() -> Result {
         process.waitUntilExit()

@@ -35,7 +35,12 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try f.tensor("empty"), empty)
         XCTAssertEqual(try f.tensor("nan").data.map(\.bitPattern), nanBits.data.map(\.bitPattern))
         XCTAssertEqual(try f.int64s("ids"), ids)
-        XCTAssertEqual(try f.tensor("z.last", shape: [2, 3]), a)
+        XCTAssertEqual(try f.tensor("s", shape: []), scalar)
+        // The shape-checked form is what model loading uses: it refuses the infinity at element 3.
+        XCTAssertThrowsError(try f.tensor("z.last", shape: [2, 3])) {
+            XCTAssertEqual(($0 as? TweedieError)?.message,
+                           "\(dir.path("model.safetensors")): tensor 'z.last': element 3 is +Inf (values must be finite)")
+        }
         XCTAssertEqual(try dir.contents(), ["model.safetensors"], "no temporary file may remain")
     }
 

@@ -76,6 +76,9 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     /// Checks values that do not depend on the model; each failure is `badInput` naming the flag.
     public func validate() throws {
         guard steps >= 1 else { throw TweedieError.badInput("--steps must be at least 1, got \(steps)") }
+        guard steps <= ResourceLimits.maxSteps else {
+            throw TweedieError.badInput("--steps \(steps) exceeds the engine's limit of \(ResourceLimits.maxSteps)")
+        }
         _ = try SamplerRegistry.family(of: sampler)
         guard GenerationSettings.scheduleNames.contains(schedule) || schedule == "custom" else {
             throw TweedieError.badInput("--schedule \(schedule) is unknown; valid: "
@@ -84,6 +87,10 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         if schedule == "custom" && (sigmas ?? []).isEmpty {
             throw TweedieError.badInput("--sigmas: a custom schedule needs at least one sigma")
         }
+        if let s = sigmas, s.count > ResourceLimits.maxSteps + 1 {
+            throw TweedieError.badInput("--sigmas: \(s.count) values exceed the engine's limit of "
+                                        + "\(ResourceLimits.maxSteps + 1)")
+        }
         if let s = sigmas, let bad = s.first(where: { !$0.isFinite || $0 < 0 }) {
             throw TweedieError.badInput("--sigmas: \(bad) is not a finite non-negative number")
         }
@@ -91,8 +98,9 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
             throw TweedieError.badInput("--guidance \(guidance) is unknown; valid: "
                                         + GenerationSettings.guidanceNames.joined(separator: ", "))
         }
-        guard cfgScale.isFinite, cfgScale >= 0 else {
-            throw TweedieError.badInput("--cfg-scale must be a finite number >= 0, got \(cfgScale)")
+        guard cfgScale.isFinite, cfgScale >= 0, cfgScale <= ResourceLimits.maxCFGScale else {
+            throw TweedieError.badInput("--cfg-scale must be a number in [0, \(Int(ResourceLimits.maxCFGScale))], "
+                                        + "got \(cfgScale)")
         }
         guard guidanceRescale.isFinite, (0...1).contains(guidanceRescale) else {
             throw TweedieError.badInput("--guidance-rescale must be in [0, 1], got \(guidanceRescale)")
@@ -120,9 +128,23 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         }
         guard seed <= UInt64(Int64.max) else { throw TweedieError.badInput("--seed must be at most \(Int64.max)") }
         guard batchCount >= 1 else { throw TweedieError.badInput("--batch-count must be at least 1, got \(batchCount)") }
+        guard batchCount <= ResourceLimits.maxBatchCount else {
+            throw TweedieError.badInput("--batch-count \(batchCount) exceeds the engine's limit of "
+                                        + "\(ResourceLimits.maxBatchCount) images per run (split it with --start-index)")
+        }
         guard startIndex >= 0 else { throw TweedieError.badInput("--start-index must be >= 0, got \(startIndex)") }
         guard latentsOffset >= 0 else { throw TweedieError.badInput("latents offset must be >= 0, got \(latentsOffset)") }
         _ = try seed(ofImage: batchCount - 1)
+    }
+
+    /// Images `first..<first + count` of this run as a run of their own: same seeds, noise streams, classes and
+    /// latents rows, so sampling a run in chunks gives the images of sampling it at once.
+    public func chunk(first: Int, count: Int) -> GenerationSettings {
+        var c = self
+        c.startIndex = startIndex + first
+        c.batchCount = count
+        if latents != nil { c.latentsOffset = latentsOffset + first }
+        return c
     }
 
     /// The sigma spacing these settings ask for (nil: the scheduler config's own).

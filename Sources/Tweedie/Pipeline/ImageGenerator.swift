@@ -20,6 +20,18 @@ public struct GenerationResult {
     public let stopped: Bool
 }
 
+/// The first element of `t` [N, ...] that is NaN or infinite: its image (batch index) and a word for it.
+func firstNonFinite(_ t: Tensor) -> (image: Int, value: String)? {
+    let index: Int? = t.withUnsafeBufferPointer { p in
+        for i in 0..<p.count where !p[i].isFinite { return i }
+        return nil
+    }
+    guard let i = index else { return nil }
+    let per = max(1, t.count / max(1, t.shape.first ?? 1))
+    let v = t.data[i]
+    return (i / per, v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf"))
+}
+
 /// Runs `GenerationSettings` on a `SamplingPipeline`: draws (or takes) the initial noise, builds the schedule,
 /// guidance and sampler, samples the whole batch at once and decodes it.
 public final class ImageGenerator {
@@ -67,6 +79,15 @@ public final class ImageGenerator {
         return (0..<s.batchCount).map { s.classID ?? pipeline.classes.defaultClass(forImage: s.startIndex + $0) }
     }
 
+    /// The settings that decide the numerics, for error messages.
+    func describe(_ s: GenerationSettings) -> String {
+        var parts = ["sampler \(s.sampler)", "\(s.steps) steps", "schedule \(s.schedule)", "guidance \(s.guidance)"]
+        if s.guidance != "none" { parts.append("cfg-scale \(s.cfgScale)") }
+        if let e = s.eta { parts.append("eta \(e)") }
+        parts.append("model \(pipeline.source.name)")
+        return parts.joined(separator: ", ")
+    }
+
     /// Shape of the run's batch in model space.
     public func batchShape(_ s: GenerationSettings) -> [Int] { [s.batchCount] + pipeline.sampleShape }
 
@@ -91,6 +112,10 @@ public final class ImageGenerator {
             unit = try noise.normal(shape: shape, purpose: .initial)
         }
         let x = scale(unit, sched.initNoiseSigma)
+        if let bad = firstNonFinite(x) {
+            throw TweedieError.runtime("initial noise (sigma \(sched.initNoiseSigma)) holds \(bad.value) in image "
+                                       + "\(s.startIndex + bad.image); \(describe(s)); nothing written")
+        }
         let classes = classes(s)
         let condition = pipeline.classes.isConditional ? Condition(classLabels: classes.map { $0! }) : .unconditional
         // clip_sample acts where diffusers' schedulers apply it: DDPM clamps x0 in its posterior (the denoiser's
@@ -102,7 +127,16 @@ public final class ImageGenerator {
         let sampler = clippedDDIM ? ClippedDDIM.sampler(eta: s.eta ?? 0, clip: Float(pipeline.scheduler.clipSampleRange))
             : try s.makeSampler()
         var stopped = false
+        var failure: TweedieError?
         let out = try sampler(model, x, sched.sigmas, condition, noise) { info in
+            // A NaN or infinity is caught after the step that made it: the run stops and nothing is written.
+            if let bad = firstNonFinite(info.x) {
+                failure = .runtime("sampling produced \(bad.value) at step \(info.step + 1)/\(info.total) (sigma "
+                                   + "\(info.sigma) -> \(info.sigmaNext)) in image \(s.startIndex + bad.image) (seed "
+                                   + "\((try? s.seed(ofImage: bad.image)).map(String.init) ?? "?")); \(describe(s)); "
+                                   + "nothing written")
+                return .stop
+            }
             let answer = onStep(info)
             if answer == .stop { stopped = true }
             return answer
@@ -110,7 +144,12 @@ public final class ImageGenerator {
         let last = Double(sched.sigmas.last ?? 0)
         let family = try SamplerRegistry.family(of: s.sampler)
         let samples = family == .euler || last == 0 || stopped ? out : scale(out, Float(1 / (1 + last * last).squareRoot()))
+        if let failure { throw failure }
         let images = try pipeline.decode(samples)
+        if !stopped, let bad = firstNonFinite(images) {
+            throw TweedieError.runtime("decoding the samples produced \(bad.value) in image \(s.startIndex + bad.image); "
+                                       + "\(describe(s)); nothing written")
+        }
         return GenerationResult(samples: samples, images: images, seeds: seeds, classes: classes,
                                 sigmas: sched.sigmas, stopped: stopped)
     }

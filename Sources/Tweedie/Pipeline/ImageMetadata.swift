@@ -57,7 +57,7 @@ public enum ImageMetadata {
     }
 
     /// A human-readable account of a PNG's metadata for `tweedie info img.png`: size, the A1111 parameters, the
-    /// recipe one field per line, and any other text chunks.
+    /// recipe one field per line, and any other text chunks; ends with a newline.
     public static func describe(pngAt path: String) throws -> String {
         let (image, text) = try PNGImage.read(path: path)
         var lines = ["image: \(image.width)x\(image.height), \(image.channels) channel\(image.channels == 1 ? "" : "s")"]
@@ -74,14 +74,15 @@ public enum ImageMetadata {
             lines.append("\(key): \(value)")
         }
         if text.isEmpty { lines.append("no text metadata") }
-        return lines.joined(separator: "\n")
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// One "key: value" line per recipe field.
     static func recipeLines(_ r: ImageRecipe) -> [String] {
         let s = r.settings
-        var out = ["engine: \(r.engine)", "model: \(r.model.path)", "model name: \(r.model.name)",
-                   "weights sha256: \(r.model.weightsSHA256)"]
+        var out = ["engine: \(r.engine)", "model name: \(r.model.name)"]
+        if let p = r.model.path { out.append("model path (stored, followed only with --trust-paths): \(p)") }
+        out.append("weights sha256: \(r.model.weightsSHA256)")
         if let v = r.model.vaeSHA256 { out.append("vae sha256: \(v)") }
         out += ["size: \(r.width)x\(r.height)", "index: \(r.index)", "seed: \(s.seed)", "rng: \(s.rng)",
                 "class: " + (s.classID.map(String.init) ?? "none"), "sampler: \(s.sampler)", "steps: \(s.steps)",

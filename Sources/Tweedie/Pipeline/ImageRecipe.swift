@@ -1,13 +1,16 @@
 import Foundation
 import TweedieCore
 
-/// Everything needed to re-create one image bit for bit: the engine, the model (path and weight hashes) and the
+/// Everything needed to re-create one image bit for bit: the engine, the model (name and weight hashes) and the
 /// settings of a one-image run (its own seed and class, batch of one). Stored as JSON in the PNG's `tweedie` chunk.
+/// No absolute path is stored (they would reveal the maker's folders): the model by name and SHA-256, a latents
+/// file by its file name.
 public struct ImageRecipe: Codable, Equatable, Sendable {
     /// The model an image was made with.
     public struct Model: Codable, Equatable, Sendable {
-        /// Absolute path of the model folder at generation time.
-        public var path: String
+        /// Path of the model folder, stored only by earlier builds (absolute); `generate --from` follows it only with
+        /// `--trust-paths`.
+        public var path: String?
         /// Short name (the folder's last component).
         public var name: String
         /// SHA-256 of the denoising network's weights file.
@@ -20,7 +23,7 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
             case weightsSHA256 = "weights_sha256", vaeSHA256 = "vae_sha256"
         }
 
-        public init(path: String, name: String, weightsSHA256: String, vaeSHA256: String?) {
+        public init(path: String? = nil, name: String, weightsSHA256: String, vaeSHA256: String?) {
             self.path = path; self.name = name; self.weightsSHA256 = weightsSHA256; self.vaeSHA256 = vaeSHA256
         }
     }
@@ -50,8 +53,11 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
         one.startIndex = 0
         one.batchCount = 1
         one.classID = classID
-        if settings.latents != nil { one.latentsOffset = settings.latentsOffset + i }
-        let model = Model(path: pipeline.source.absolutePath, name: pipeline.source.name,
+        if let l = settings.latents {
+            one.latents = (l as NSString).lastPathComponent
+            one.latentsOffset = settings.latentsOffset + i
+        }
+        let model = Model(name: pipeline.source.name,
                           weightsSHA256: try pipeline.weightsHash(), vaeSHA256: try pipeline.vaeHash())
         let size = pipeline.imageSize
         return ImageRecipe(model: model, settings: one, width: size.width, height: size.height,
@@ -69,6 +75,9 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
     public init(json: String, source: String) throws {
         do {
             self = try JSONDecoder().decode(ImageRecipe.self, from: Data(json.utf8))
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw TweedieError.badInput("\(source): tweedie metadata has an invalid value at "
+                                        + "\(Self.path(context.codingPath)) (out of range for its type)")
         } catch let DecodingError.keyNotFound(key, context) {
             throw TweedieError.badInput("\(source): tweedie metadata lacks \(Self.path(context.codingPath + [key]))")
         } catch let DecodingError.typeMismatch(_, context) {
@@ -76,8 +85,37 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
         } catch let DecodingError.valueNotFound(_, context) {
             throw TweedieError.badInput("\(source): tweedie metadata has a null \(Self.path(context.codingPath))")
         } catch {
-            throw TweedieError.badInput("\(source): tweedie metadata is not valid JSON")
+            // Foundation reports a number its type cannot hold (a negative seed) as invalid JSON; tell them apart.
+            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+                throw TweedieError.badInput("\(source): tweedie metadata is not valid JSON")
+            }
+            if let seed = (object["settings"] as? [String: Any])?["seed"] as? NSNumber,
+               seed.doubleValue < 0 || seed.doubleValue != seed.doubleValue.rounded() || seed.doubleValue > 0x1p63 {
+                throw TweedieError.badInput("\(source): tweedie metadata has an invalid settings.seed \(seed) (expected "
+                                            + "an integer in 0...\(Int64.max))")
+            }
+            throw TweedieError.badInput("\(source): tweedie metadata has a number out of range for its field")
         }
+        try checkShape(source: source)
+    }
+
+    /// The structural rules every reader of a recipe relies on (`generate --from` then checks the settings in
+    /// full, as it checks flags).
+    private func checkShape(source: String) throws {
+        func fail(_ what: String) -> TweedieError { .badInput("\(source): tweedie metadata: \(what)") }
+        if let iv = settings.guidanceInterval, iv.count != 2 {
+            throw fail("guidance_interval must be [START, STOP], got \(iv.count) value\(iv.count == 1 ? "" : "s")")
+        }
+        if let s = settings.sigmas, s.count > ResourceLimits.maxSteps + 1 {
+            throw fail("sigmas has \(s.count) values, more than the limit of \(ResourceLimits.maxSteps + 1)")
+        }
+        guard index >= 0 else { throw fail("index must be >= 0, got \(index)") }
+        // A recipe re-makes one image; a larger batch_count would make `--from` sample a whole run.
+        guard settings.batchCount == 1, settings.startIndex == 0 else {
+            throw fail("a recipe describes one image (batch_count 1, start_index 0), got batch_count "
+                       + "\(settings.batchCount), start_index \(settings.startIndex)")
+        }
+        guard width >= 0, height >= 0 else { throw fail("size \(width)x\(height) is negative") }
     }
 
     private static func path(_ keys: [CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }

@@ -16,23 +16,25 @@ public enum LatentsFile {
         return info.shape.count == 4 ? info.shape[0] : 1
     }
 
-    /// Samples `offset..<offset + count` of the file, checked against one sample's shape `sampleShape` [C, h, w].
+    /// Samples `offset..<offset + count` of the file, checked against one sample's shape `sampleShape` [C, h, w];
+    /// only those samples are read, and a NaN or infinite value is `badInput` naming the file and element.
     public static func load(path: String, offset: Int, count: Int, sampleShape: [Int]) throws -> Tensor {
         let file = try SafeTensorsFile(path: path)
-        guard file.info(tensorName) != nil else {
+        guard let info = file.info(tensorName) else {
             throw TweedieError.badInput("--latents \(path): missing tensor '\(tensorName)'")
         }
-        var t = try file.tensor(tensorName)
-        if t.rank == 3 { t = t.reshaped([1] + t.shape) }
-        guard t.rank == 4, Array(t.shape.dropFirst()) == sampleShape else {
-            throw TweedieError.badInput("--latents \(path): tensor '\(tensorName)' has shape \(t.shape), the model "
+        let shape = info.shape.count == 3 ? [1] + info.shape : info.shape
+        guard shape.count == 4, Array(shape.dropFirst()) == sampleShape else {
+            throw TweedieError.badInput("--latents \(path): tensor '\(tensorName)' has shape \(info.shape), the model "
                                         + "needs [N, \(sampleShape.map(String.init).joined(separator: ", "))]")
         }
-        guard offset >= 0, count >= 1, offset + count <= t.shape[0] else {
-            throw TweedieError.badInput("--latents \(path): holds \(t.shape[0]) samples, the run needs samples "
-                                        + "\(offset)..<\(offset + count)")
+        // Written without `offset + count`, which a hostile recipe could overflow.
+        guard offset >= 0, count >= 1, count <= shape[0], offset <= shape[0] - count else {
+            throw TweedieError.badInput("--latents \(path): holds \(shape[0]) samples, the run needs \(count) "
+                                        + "from sample \(offset)")
         }
-        let per = t.count / t.shape[0]
-        return Tensor(shape: [count] + sampleShape, data: Array(t.data[(offset * per)..<((offset + count) * per)]))
+        // A rank-3 tensor is one sample: all of its rows.
+        let rows = info.shape.count == 3 ? 0..<info.shape[0] : offset..<(offset + count)
+        return try file.tensor(tensorName, rows: rows).reshaped([count] + sampleShape)
     }
 }

@@ -25,10 +25,17 @@ public struct OutputPattern: Sendable {
                 throw TweedieError.badInput("\(flag) \(pattern): only %d, %Nd, %0Nd and %% are supported")
             }
             if !text.isEmpty { pieces.append(.text(text)); text = "" }
-            pieces.append(.index(width: Int(spec) ?? 0, zeroPad: spec.hasPrefix("0")))
+            // Parsed without overflow: a width of 2000000000 must fail here, not pad a path forever.
+            let width = spec.count > 4 ? Int.max : Int(spec) ?? 0
+            guard width <= ResourceLimits.maxPadWidth else {
+                throw TweedieError.badInput("\(flag) \(pattern): pad width %\(spec)d exceeds the limit of "
+                                            + "\(ResourceLimits.maxPadWidth)")
+            }
+            pieces.append(.index(width: width, zeroPad: spec.hasPrefix("0")))
         }
         if !text.isEmpty { pieces.append(.text(text)) }
-        guard !pattern.isEmpty, !pattern.hasSuffix("/") else {
+        let last = pattern.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        guard !pattern.isEmpty, !pattern.hasSuffix("/"), last != ".", last != ".." else {
             throw TweedieError.badInput("\(flag) \(pattern): names a directory, not a file")
         }
         self.pieces = pieces
@@ -57,10 +64,21 @@ public struct OutputPattern: Sendable {
     }
 
     /// Fails with `badInput` naming `flag` unless a file can be created at `path` (its directory exists and is
-    /// writable, and the path is not a directory), so a run stops before sampling rather than after.
+    /// writable, the path is not a directory, and the file name and its temporary twin fit the file system's
+    /// limits), so a run stops before sampling rather than after.
     public static func checkWritable(_ path: String, flag: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let directory = dir.isEmpty ? "." : dir
+        let (directory, name) = split(path)
+        guard !name.isEmpty, name != ".", name != ".." else {
+            throw TweedieError.badInput("\(flag) \(path): names a directory, not a file")
+        }
+        guard name.utf8.count <= ResourceLimits.maxNameBytes else {
+            throw TweedieError.badInput("\(flag) \(path): file name is \(name.utf8.count) bytes, longer than the "
+                                        + "file system's limit of \(ResourceLimits.maxNameBytes)")
+        }
+        guard path.utf8.count <= ResourceLimits.maxPathBytes else {
+            throw TweedieError.badInput("\(flag): path is \(path.utf8.count) bytes, longer than the limit of "
+                                        + "\(ResourceLimits.maxPathBytes)")
+        }
         guard isDirectory(directory) else {
             throw TweedieError.badInput("\(flag) \(path): directory \(directory) does not exist")
         }
@@ -71,5 +89,22 @@ public struct OutputPattern: Sendable {
         if FileManager.default.fileExists(atPath: path) && access(path, W_OK) != 0 {
             throw TweedieError.badInput("\(flag) \(path): file is not writable")
         }
+    }
+
+    /// Directory ("." when none) and last component of `path`, split at the last "/" without Foundation's path
+    /// normalisation.
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let dir = String(path[..<slash])
+        return (dir.isEmpty ? "/" : dir, String(path[path.index(after: slash)...]))
+    }
+
+    /// A key under which two spellings of one output file compare equal: the directory resolved (symbolic links,
+    /// "..", ".") plus the file name.
+    public static func identity(_ path: String) -> String {
+        let (directory, name) = split(path)
+        guard let resolved = realpath(directory, nil) else { return directory + "/" + name }
+        defer { free(resolved) }
+        return String(cString: resolved) + "/" + name
     }
 }

@@ -29,6 +29,10 @@ public final class SamplingPipeline {
     /// Loads the network, scheduler config and optional autoencoder of `source`.
     public init(source: ModelSource) throws {
         self.source = source
+        // Sizes are checked on the config before the model is built, so a huge sample_size fails with a message
+        // instead of an allocation failure.
+        try ResourceLimits.checkModelConfig(folder: source.networkFolder)
+        if let vaeFolder = source.vaeFolder { try ResourceLimits.checkModelConfig(folder: vaeFolder) }
         let loaded = try ModelFolder.load(source.networkFolder)
         networkClassName = loaded.className
         guard let net = loaded.diffusionModel else {
@@ -55,6 +59,13 @@ public final class SamplingPipeline {
                                         + "in_channels \(net.inChannels) nor twice it")
         }
         classes = try SamplingPipeline.classSpace(net.classConditioning, source: source)
+        let config = (source.networkFolder as NSString).appendingPathComponent(ModelFolder.configFile)
+        try ResourceLimits.checkSample(net.sampleShape, source: config)
+        if let vae {
+            let f = vae.downsamplingFactor
+            try ResourceLimits.checkSample([vae.config.outChannels, net.sampleShape[1] * f, net.sampleShape[2] * f],
+                                           source: (source.vaeFolder! as NSString).appendingPathComponent(ModelFolder.configFile))
+        }
     }
 
     /// [C, H, W] of one sample in model space (latents for a latent pipeline).

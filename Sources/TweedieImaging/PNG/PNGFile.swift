@@ -66,13 +66,12 @@ enum FileIO {
 
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[...$0]) } ?? ""
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !base.isEmpty else { throw TweedieError.badInput("\(path): output path names a directory") }
         var fd: Int32 = -1
         var temp = ""
         for attempt in 0..<100 {
-            temp = "\(dir).\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            temp = OutputFile.temporaryPath(for: path)
             fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
             if fd >= 0 || errno != EEXIST || attempt == 99 { break }
         }

@@ -47,8 +47,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let lengthBytes = file.bytes(0..<8)
         let headerLength = UInt64(littleEndian: lengthBytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(file.size - 8) else {
-            throw TweedieError.badInput("\(path): header: length \(headerLength) exceeds the \(file.size - 8) bytes "
-                                        + "after the length field")
+            // The value is not echoed: for a file that is not a safetensors file it is eight bytes of its content.
+            throw TweedieError.badInput("\(path): header: the length field exceeds the \(file.size - 8) bytes after it "
+                                        + "(not a safetensors file?)")
         }
         guard headerLength <= UInt64(SafeTensorsHeader.maxHeaderBytes) else {
             throw TweedieError.badInput("\(path): header: length \(headerLength) exceeds the "
@@ -66,29 +67,64 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return SafeTensorInfo(dtype: e.dtype.rawValue, shape: e.shape)
     }
 
-    /// Tensor `name` converted to Float32 (from F32, F16, BF16 or F64). An absent name or an integer dtype is
-    /// `badInput` naming the file and tensor.
+    /// Tensor `name` converted to Float32 (from F32, F16, BF16 or F64), every value as stored (NaN and infinities
+    /// included). An absent name or an integer dtype is `badInput` naming the file and tensor.
     public func tensor(_ name: String) throws -> Tensor {
         let e = try entry(name)
+        return try tensor(name, entry: e, rows: 0..<(e.shape.first ?? 1), finite: false)
+    }
+
+    /// Rows `rows` of tensor `name` along its first dimension, as Float32 [rows.count, ...]; only those bytes are
+    /// read (a rank-0 tensor has one row). Like the shape-checked form, it refuses NaN and infinite values
+    /// (`badInput` naming the element): it reads noise and inputs, where one NaN turns every output NaN.
+    public func tensor(_ name: String, rows: Range<Int>) throws -> Tensor {
+        let e = try entry(name)
+        let available = e.shape.first ?? 1
+        guard rows.lowerBound >= 0, rows.upperBound <= available else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': rows \(rows.lowerBound)..<\(rows.upperBound) are "
+                                        + "outside its \(available)")
+        }
+        return try tensor(name, entry: e, rows: rows, finite: true)
+    }
+
+    private func tensor(_ name: String, entry e: SafeTensorsHeader.Entry, rows: Range<Int>,
+                        finite: Bool) throws -> Tensor {
         guard e.dtype.isFloat else {
             throw TweedieError.badInput("\(path): tensor '\(name)': dtype \(e.dtype.rawValue) is not a "
                                         + "floating-point type")
         }
-        let src = file.bytes((dataStart + e.bytes.lowerBound)..<(dataStart + e.bytes.upperBound))
-        return Tensor(shape: e.shape) { dst in
+        let outer = e.shape.first ?? 1
+        let per = outer == 0 ? 0 : e.count / outer
+        let count = per * rows.count
+        let begin = dataStart + e.bytes.lowerBound + rows.lowerBound * per * e.dtype.byteSize
+        let src = file.bytes(begin..<(begin + count * e.dtype.byteSize))
+        let shape = e.shape.isEmpty ? [] : [rows.count] + e.shape.dropFirst()
+        let t = Tensor(shape: shape) { dst in
             guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-            decodeFloats(e.dtype, from: s, into: d, count: e.count)
+            decodeFloats(e.dtype, from: s, into: d, count: count)
         }
+        guard finite else { return t }
+        let bad: Int? = t.withUnsafeBufferPointer { p in
+            for i in 0..<p.count where !p[i].isFinite { return i }
+            return nil
+        }
+        if let i = bad {
+            let v = t.data[i]
+            throw TweedieError.badInput("\(path): tensor '\(name)': element \(rows.lowerBound * per + i) is "
+                                        + "\(v.isNaN ? "NaN" : v > 0 ? "+Inf" : "-Inf") (values must be finite)")
+        }
+        return t
     }
 
-    /// Tensor `name` as Float32 after checking that its shape is `shape`; a different shape is `badInput` naming
-    /// the file, tensor and both shapes.
+    /// Tensor `name` as Float32 after checking that its shape is `shape` and that every value is finite: the form
+    /// model loading uses, so a checkpoint with a NaN or infinite weight is refused at load. A different shape or
+    /// a non-finite value is `badInput` naming the file, tensor and shapes or element.
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let e = try entry(name)
         guard e.shape == shape else {
             throw TweedieError.badInput("\(path): tensor '\(name)': shape \(e.shape), expected \(shape)")
         }
-        return try tensor(name)
+        return try tensor(name, entry: e, rows: 0..<(e.shape.first ?? 1), finite: true)
     }
 
     /// Elements of integer tensor `name` (I64, I32, I16, I8, U8 or BOOL) as Int64, row-major. An absent name or a
