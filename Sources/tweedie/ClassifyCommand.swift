@@ -17,7 +17,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Expected class (index or name): also print the share of images predicted as it.",
                                valueName: "class"))
     var expect: String?
-    @Flag(help: "Print one JSON object instead of text lines.")
+    @Flag(help: "Print one JSON object instead of text lines (per image: path, class = id, label = name, confidence, probabilities).")
     var json = false
     @Option(help: "Images per forward pass.")
     var batch: Int = 256
@@ -56,12 +56,13 @@ struct ClassifyCommand: ParsableCommand {
         var object: [String: Any] = [
             "model": model,
             "images": zip(files, predictions).map { file, p in
-                ["path": file, "label": p.label, "class": p.className, "confidence": rounded(p.confidence),
+                // The vocabulary of `generate --json`: class = id, label = name.
+                ["path": file, "class": p.label, "label": p.className, "confidence": rounded(p.confidence),
                  "probabilities": p.probabilities.map(rounded)] as [String: Any]
             },
         ]
         if let expected, let hits {
-            object["expected"] = ["label": expected, "class": names[expected]] as [String: Any]
+            object["expected"] = ["class": expected, "label": names[expected]] as [String: Any]
             object["correct"] = hits
             object["accuracy"] = Double(hits) / Double(files.count)
         }

@@ -27,6 +27,7 @@ struct ForwardCommand: ParsableCommand {
             throw TweedieError.badInput("\(input): missing tensor 'sample'")
         }
         let sample = try inputs.tensor("sample")
+        try ResourceLimits.checkModelConfig(folder: model)
         let loaded = try ModelFolder.load(model)
         let result: Tensor
         if let vae = loaded as? LatentAutoencoder {

@@ -33,7 +33,11 @@ struct InfoCommand: ParsableCommand {
         }
         // Every kind loads through the registry; what is printed beyond the common facts depends on what the model
         // can do, not on its kind.
-        let loaded = try ModelFolder.load(path)
+        // A pipeline folder (model_index.json) is described by its denoising network.
+        let source = try? ModelSource(path: path)
+        let folder = source?.layout == .pipeline ? source!.networkFolder : path
+        try ResourceLimits.checkModelConfig(folder: folder)
+        let loaded = try ModelFolder.load(folder)
         print("type: \(loaded.className)")
         print("parameters: \(loaded.parameterCount)")
         print("tensors: \(loaded.tensorCount)")
@@ -41,7 +45,32 @@ struct InfoCommand: ParsableCommand {
         if let judge = loaded as? TweedieClassifier {
             print("classes: \(judge.config.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
         }
-        print("config: \(loaded.configJSON)")
+        if let net = loaded as? DiffusionModel, let source { try describeSampling(net, source: source) }
+        print("config: \(loaded.configJSON)", terminator: loaded.configJSON.hasSuffix("\n") ? "" : "\n")
+    }
+
+    /// What `generate` samples with: the classes and their names, the null class guidance feeds, the scheduler.
+    private func describeSampling(_ net: DiffusionModel, source: ModelSource) throws {
+        let classes = try SamplingPipeline.classSpace(net.classConditioning, source: source)
+        if !classes.isConditional {
+            print("classes: none (unconditional)")
+        } else if classes.tableSize == Int.max {
+            print("classes: any id >= 0 (timestep-style class embedding)")
+        } else {
+            let ids = (0..<classes.tableSize).filter { classes.isValid($0) }
+            let named = ids.prefix(20).map { id in classes.name(of: id).map { "\(id) \($0)" } ?? "\(id)" }
+            print("classes: \(ids.count) (" + named.joined(separator: ", ") + (ids.count > 20 ? ", ..." : "") + ")")
+        }
+        print("null class: " + (classes.nullClass.map { "\($0) (classifier-free guidance)" } ?? "none (no guidance)"))
+        guard let schedulerPath = source.schedulerConfigPath else {
+            return print("scheduler: none in the folder (diffusers' DDPMScheduler defaults)")
+        }
+        let s = try SchedulerConfig(path: schedulerPath)
+        let betas = s.trainedBetas != nil ? "trained betas"
+            : "\(s.betaSchedule.rawValue) betas \(s.betaStart)...\(s.betaEnd)"
+        print("scheduler: \(s.className ?? "DDPMScheduler"), \(s.numTrainTimesteps) train timesteps, \(betas), "
+              + "\(s.predictionType.rawValue) prediction, \(s.timestepSpacing.rawValue) spacing, "
+              + "clip_sample \(s.clipSample) (\(schedulerPath))")
     }
 
     private static func dtypeLine(_ dtypes: [String: Int]) -> String {

@@ -72,10 +72,12 @@ final class ClassifierCLITests: XCTestCase {
         XCTAssertEqual(json.status, 0, json.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
         let images = object["images"] as! [[String: Any]]
-        XCTAssertEqual(images.map { $0["label"] as! Int }, predictions.map(\.label))
+        // The vocabulary of `generate --json`: class = id, label = name.
+        XCTAssertEqual(images.map { $0["class"] as! Int }, predictions.map(\.label))
+        XCTAssertEqual(images.map { $0["label"] as! String }, predictions.map(\.className))
         let sneakers = predictions.filter { $0.label == 7 }.count
         XCTAssertEqual(object["correct"] as? Int, sneakers)
-        XCTAssertEqual((object["expected"] as? [String: Any])?["label"] as? Int, 7)
+        XCTAssertEqual((object["expected"] as? [String: Any])?["class"] as? Int, 7)
 
         let expect = try Self.tweedie(["classify", "--model", Self.asset, fixtures[0].path, "--expect",
                                        String(fixtures[0].label)])

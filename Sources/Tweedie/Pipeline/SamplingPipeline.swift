@@ -120,7 +120,7 @@ public final class SamplingPipeline {
     }
 
     /// The class space of a network's conditioning under the folder's settings.
-    static func classSpace(_ c: ClassConditioning, source: ModelSource) throws -> ClassSpace {
+    public static func classSpace(_ c: ClassConditioning, source: ModelSource) throws -> ClassSpace {
         let table: Int
         switch c.table {
         case .none: return .unconditional
