@@ -32,7 +32,7 @@ extension PNGImage {
     /// Reads a PNG file: pixels as 8-bit samples (see `PNGImage.decode`) and all text entries.
     /// Missing, unreadable, truncated or corrupt files throw `TweedieError.badInput` naming `path`.
     public static func read(path: String) throws -> (image: PNGImage, text: [(key: String, value: String)]) {
-        try decode(try FileIO.readAll(path), name: path)
+        try decode(try readFile(path), name: path)
     }
 }
 
@@ -41,29 +41,8 @@ public func textValue(_ key: String, in entries: [(key: String, value: String)])
     entries.first(where: { $0.key == key })?.value
 }
 
-/// Whole-file POSIX reads and atomic writes with errors naming the path.
+/// Atomic whole-file writes with errors naming the path.
 enum FileIO {
-    static func readAll(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw TweedieError.badInput("\(path): cannot open (\(errnoText()))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw TweedieError.badInput("\(path): cannot stat (\(errnoText()))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw TweedieError.badInput("\(path): not a regular file") }
-        var out = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw TweedieError.badInput("\(path): read failed (\(errnoText()))")
-            }
-            if n == 0 { break }
-            out += chunk[0..<n]
-        }
-        return out
-    }
-
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
         let slash = path.lastIndex(of: "/")
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path

@@ -14,10 +14,7 @@ public enum DataFile {
             if let package { throw DatasetError.missing(path, package: package) }
             throw TweedieError.badInput("\(path): not found")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TweedieError.badInput("\(path): cannot be read")
-        }
-        return try decode(data.withUnsafeBytes { [UInt8]($0) }, path: path)
+        return try decode(try readFile(path), path: path)
     }
 
     /// `bytes` gunzipped when they start with the gzip magic, else unchanged; `path` only names the source in errors.
