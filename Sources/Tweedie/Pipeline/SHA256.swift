@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 import TweedieCore
 
 /// SHA-256 hex digests of files and byte buffers (swift-crypto): the weights hash recorded in image metadata
@@ -17,24 +16,8 @@ public enum SHA256 {
 
     /// Lower-case hex digest of the file at `path`, read in 1 MiB chunks; unreadable files are `badInput`.
     public static func hex(fileAt path: String) throws -> String {
-        func failure(_ what: String) -> TweedieError {
-            .badInput("\(path): cannot read for hashing (\(what): \(String(cString: strerror(errno))))")
-        }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure("open") }
-        defer { close(fd) }
         var hasher = Crypto.SHA256()
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { chunk.deallocate() }
-        while true {
-            let n = read(fd, chunk.baseAddress, chunk.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure("read")
-            }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: chunk[..<n]))
-        }
+        try readFile(path, chunkSize: 1 << 20) { hasher.update(bufferPointer: $0) }
         return hex(hasher.finalize())
     }
 

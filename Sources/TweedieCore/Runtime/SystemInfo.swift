@@ -37,6 +37,14 @@ public func readTextFile(_ path: String) -> String? {
 /// The bytes of the file at `path`, read with plain POSIX calls; a missing, unreadable or non-regular file is
 /// `badInput` naming the path and the reason.
 public func readFile(_ path: String) throws -> [UInt8] {
+    var bytes = [UInt8]()
+    try readFile(path, chunkSize: 1 << 16) { bytes.append(contentsOf: $0) }
+    return bytes
+}
+
+/// Streams the file at `path` through `body` in reads of at most `chunkSize` bytes (the buffer is reused, so `body`
+/// must not keep it); failures are `badInput` naming the path and the reason, as for `readFile(_:)`.
+public func readFile(_ path: String, chunkSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
     func failure(_ what: String) -> TweedieError {
         .badInput("\(path): \(what): \(String(cString: strerror(errno)))")
     }
@@ -46,17 +54,15 @@ public func readFile(_ path: String) throws -> [UInt8] {
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw failure("cannot stat file") }
     guard (st.st_mode & S_IFMT) == S_IFREG else { throw TweedieError.badInput("\(path): not a regular file") }
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(Int(st.st_size))
-    var chunk = [UInt8](repeating: 0, count: 65536)
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
+    defer { chunk.deallocate() }
     while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let n = read(fd, chunk.baseAddress, chunk.count)
         if n < 0 {
             if errno == EINTR { continue }
             throw failure("cannot read file")
         }
         if n == 0 { break }
-        bytes.append(contentsOf: chunk[0..<n])
+        try body(UnsafeRawBufferPointer(rebasing: chunk[..<n]))
     }
-    return bytes
 }
