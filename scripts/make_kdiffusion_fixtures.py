@@ -3,8 +3,11 @@
 
 Writes into Tests/TweedieSamplersTests/Fixtures/kdiffusion/:
   unet/            a tiny random-weight UNet2DModel folder (config.json + diffusion_pytorch_model.safetensors,
-                   2 channels, 8x8), the network every reference run uses
-  cases.json       alphas_cumprod (the float32 table as doubles: Tweedie's VPDenoiser is built from it), and per case
+                   2 channels, 8x8); the network of every reference run predicts eps(x_in, t) = x_in + 0.1 *
+                   UNet(x_in, t) (the identity noise predictor, exact at large sigma for unit-scale data, with the
+                   random UNet as a residual), so samples stay O(1) as with a trained model
+  cases.json       alphas_cumprod (the float32 table as doubles: Tweedie's VPDenoiser is built from it), residual
+                   (the 0.1 above), and per case
                    the sampler, the reference function, the sigmas (float32 values), the number of stored noise draws
                    and of reported steps, the sigma range for dpm_fast / dpm_adaptive, the model calls the reference
                    made
@@ -13,7 +16,7 @@ Writes into Tests/TweedieSamplersTests/Fixtures/kdiffusion/:
                    <case>.draws    the replayed noise, one row per draw (F32; dpmpp_sde: [N, 2, C, H, W] per step)
                    <case>.steps    x after every step (sigma space), last row the final sample (F32)
 
-The network is wrapped by k-diffusion's own DiscreteEpsDDPMDenoiser(quantize=False): D(x, sigma) = x - sigma *
+That network is wrapped by k-diffusion's own DiscreteEpsDDPMDenoiser(quantize=False): D(x, sigma) = x - sigma *
 eps(x / sqrt(sigma^2 + 1), t(sigma)) with t from log-sigma interpolation. Its sigma table is set to the one
 Tweedie's VPSigmaTable computes (sqrt((1 - abar) / abar) in float32, logf from the same libm), so both sides ask
 the network at the same fractional timesteps. Every reference run is in float64 (network, sampler arithmetic,
@@ -61,6 +64,10 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "
                     "kdiffusion")
 SHAPE = (2, 2, 8, 8)
 STEPS = 10
+# The network's noise prediction is eps(x_in, t) = x_in + RESIDUAL * UNet(x_in, t): an identity noise predictor (exact
+# at large sigma for unit-scale data) with the random UNet as a residual, so samples stay O(1) as with a trained
+# model and every step, down to the smallest sigma, moves the sample by a visible fraction of its size.
+RESIDUAL = 0.1
 # Stable Diffusion's training schedule (sigma 0.029 .. 14.6), the range k-diffusion's samplers are mostly run on.
 TRAINING = dict(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
 
@@ -111,7 +118,7 @@ class Denoiser:
 
         def eps(x, t):
             self.calls += 1
-            return unet64(x, t).sample
+            return x + RESIDUAL * unet64(x, t).sample
 
         self.model = KEXT.DiscreteEpsDDPMDenoiser(eps, alphas_cumprod32.double(), quantize=False)
         sigmas32 = ((1 - alphas_cumprod32) / alphas_cumprod32).sqrt()          # float32 IEEE ops, as VPSigmaTable
@@ -306,7 +313,8 @@ def main() -> None:
         print(f"{name:13s} {entry['reference']:45s} steps {len(steps):3d} draws {len(draws):2d} "
               f"calls {entry['model_calls']:3d}  final max |x| {final.abs().max():.4f}")
     save_file(tensors, os.path.join(ROOT, "tensors.safetensors"))
-    document = {"shape": list(SHAPE), "alphas_cumprod": [float(a) for a in abar32], "cases": cases}
+    document = {"shape": list(SHAPE), "alphas_cumprod": [float(a) for a in abar32], "residual": RESIDUAL,
+                "network": "eps(x_in, t) = x_in + residual * UNet(x_in, t)", "cases": cases}
     with open(os.path.join(ROOT, "cases.json"), "w") as f:
         json.dump(document, f, indent=1, sort_keys=True)
         f.write("\n")

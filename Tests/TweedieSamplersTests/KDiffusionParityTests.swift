@@ -3,17 +3,19 @@ import XCTest
 import TweedieCore
 import TweedieModels
 import TweedieSamplers
+import TweedieTestSupport
 
 /// Whole sampling runs of the built-in samplers against k-diffusion's own sample_* functions (and diffusers'
 /// UniPCMultistepScheduler for uni_pc_bh2), made by scripts/make_kdiffusion_fixtures.py: a random-weight
-/// UNet2DModel (Fixtures/kdiffusion/unet, loaded by Tweedie's model loader) wrapped as k-diffusion's
-/// DiscreteEpsDDPMDenoiser(quantize=False) there and as Tweedie's VPDenoiser here, the same sigmas (Karras, 10
-/// steps, sigma 14.6 -> 0.029 -> 0), the same initial x and the replayed noise. The references ran in float64, so
-/// the errors below are Tweedie's float32 arithmetic (network and sampler) alone. ddim and ddpm are checked against
-/// diffusers' schedulers in SamplerParityTests.
+/// UNet2DModel (Fixtures/kdiffusion/unet, loaded by Tweedie's model loader) as the residual of a noise predictor,
+/// eps(x_in, t) = x_in + 0.1 UNet(x_in, t), wrapped as k-diffusion's DiscreteEpsDDPMDenoiser(quantize=False) there
+/// and as Tweedie's VPDenoiser here; the same sigmas (Karras, 10 steps, sigma 14.6 -> 0.029 -> 0; diffusers' own for
+/// UniPC), the same initial x and the replayed noise. The references ran in float64, so the errors below are
+/// Tweedie's float32 arithmetic (network and sampler) alone. ddim and ddpm are checked against diffusers' schedulers
+/// in SamplerParityTests.
 ///
-/// Error: max |tweedie - reference| / max |reference| per reported step (each step against its own scale) and for
-/// the final sample; a NaN or infinity anywhere fails.
+/// Error: `relativeError` (max |tweedie - reference| / max |reference|) per reported step (each step against its own
+/// scale) and for the final sample; a NaN or infinity anywhere fails.
 final class KDiffusionParityTests: XCTestCase {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/kdiffusion")
@@ -30,8 +32,11 @@ final class KDiffusionParityTests: XCTestCase {
             tensors = try SafeTensorsFile(path: KDiffusionParityTests.directory.appendingPathComponent("tensors.safetensors").path)
             let loaded = try ModelFolder.load(KDiffusionParityTests.directory.appendingPathComponent("unet").path)
             guard let net = loaded.diffusionModel else { throw TweedieError.runtime("kdiffusion/unet is not a denoiser") }
+            // eps(x_in, t) = x_in + residual * UNet(x_in, t), as the reference's model_fn.
+            let residual = Float((document["residual"] as! NSNumber).doubleValue)
             model = VPDenoiser(alphasCumprod: Fixture.doubles(document["alphas_cumprod"]), prediction: .epsilon) { x, t, _ in
-                try net.forward(x, timesteps: t, classLabels: nil)
+                let u = try net.forward(x, timesteps: t, classLabels: nil)
+                return Tensor(shape: x.shape, data: zip(x.data, u.data).map { $0 + residual * $1 })
             }
         }
     }
@@ -53,7 +58,8 @@ final class KDiffusionParityTests: XCTestCase {
         var final: Float
         var worstStep: Float
         var worstStepIndex: Int
-        var stepSigma: Float = 0
+        /// dpm_adaptive: relative gap of each accepted step's sigma.
+        var stepSigmas: [Float] = []
     }
 
     /// Runs the registry's sampler `name` on the fixture's case `name` and returns its errors.
@@ -64,7 +70,7 @@ final class KDiffusionParityTests: XCTestCase {
         let initial = try ref.tensors.tensor("\(name).initial")
         let steps = try ref.tensors.tensor("\(name).steps")
         let drawCount = c["draws"] as! Int
-        let replay: ReplayNoise? = drawCount > 0 ? ReplayNoise(rows(try ref.tensors.tensor("\(name).draws"))) : nil
+        let replay: ReplayNoise? = drawCount > 0 ? ReplayNoise(stackedRows(try ref.tensors.tensor("\(name).draws"))) : nil
         let model = CountingDenoiser(ref.model)
         var seen: [Tensor] = []
         var reached: [Float] = []
@@ -74,15 +80,15 @@ final class KDiffusionParityTests: XCTestCase {
             reached.append(info.sigmaNext)
             return .continue
         }
-        let expected = rows(steps)
+        let expected = stackedRows(steps)
         XCTAssertEqual(seen.count, expected.count, "\(name): reported steps", file: file, line: line)
         XCTAssertEqual(replay?.consumed ?? 0, drawCount, "\(name): noise draws", file: file, line: line)
         // Tweedie reuses the model call at (x, s) after a rejected dpm_adaptive attempt; k-diffusion repeats it.
         let expectedCalls = (c["model_calls"] as! Int) - (c["rejected"] as? Int ?? 0)
         XCTAssertEqual(model.calls, expectedCalls, "\(name): model calls", file: file, line: line)
-        var errors = Errors(final: parityError(out, expected[expected.count - 1]), worstStep: 0, worstStepIndex: -1)
+        var errors = Errors(final: relativeError(out, expected[expected.count - 1]), worstStep: 0, worstStepIndex: -1)
         for (i, (got, want)) in zip(seen, expected).enumerated() {
-            let e = parityError(got, want)
+            let e = relativeError(got, want)
             if !(e <= errors.worstStep) { errors.worstStep = e; errors.worstStepIndex = i }  // NaN sticks
         }
         if seen.count != expected.count { errors.worstStep = .nan }
@@ -90,68 +96,62 @@ final class KDiffusionParityTests: XCTestCase {
             // dpm_adaptive: the sigmas its accepted steps reached (then the step to 0).
             let want = Fixture.floats(accepted) + [0]
             XCTAssertEqual(reached.count, want.count, "\(name): accepted steps", file: file, line: line)
-            let gap = zip(reached, want).map { abs(Double($0) - Double($1)) / Double($1 == 0 ? 1 : $1) }
-            errors.stepSigma = Float(gap.reduce(0) { $1.isNaN || $0.isNaN ? .nan : Swift.max($0, $1) })
+            errors.stepSigmas = zip(reached, want).map { Float(abs(Double($0) - Double($1)) / Double($1 == 0 ? 1 : $1)) }
         }
         print("k-diffusion parity \(name): final rel err \(errors.final), worst step rel err \(errors.worstStep) "
               + "(step \(errors.worstStepIndex) of \(expected.count)), \(model.calls) model calls, "
-              + "step sigma rel err \(errors.stepSigma)")
+              + "step sigma rel errs \(errors.stepSigmas)")
         return errors
     }
 
     /// Asserts final and per-step errors within `tolerance`; NaN fails.
-    func check(_ name: String, tolerance: Float, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(_ name: String, tolerance: Double, file: StaticString = #filePath, line: UInt = #line) throws {
         let e = try run(name, file: file, line: line)
-        XCTAssertTrue(e.final <= tolerance, "\(name): final sample rel err \(e.final) > \(tolerance)", file: file, line: line)
-        XCTAssertTrue(e.worstStep <= tolerance, "\(name): step \(e.worstStepIndex) rel err \(e.worstStep) > \(tolerance)",
-                      file: file, line: line)
+        assertMeasured(e.final, tolerance: tolerance, "k-diffusion parity \(name): final sample", file: file, line: line)
+        assertMeasured(e.worstStep, tolerance: tolerance, "k-diffusion parity \(name): worst step", file: file, line: line)
     }
 
-    // Tolerances: about 10x the error measured (in the comment: final / worst step, OpenBLAS Cooperlake), i.e. the
-    // float32 rounding of samples whose largest values are ~50 after 10-40 network calls. For comparison, euler and
-    // dpmpp_2m run by k-diffusion itself in float32 land 2.1e-7 and 3.7e-7 from its float64 runs.
-    func testEuler() throws { try check("euler", tolerance: 3e-6) }                 // 2.9e-7 / 2.9e-7
-    func testEulerAncestral() throws { try check("euler_a", tolerance: 3e-6) }      // 3.0e-7 / 3.0e-7
-    func testHeun() throws { try check("heun", tolerance: 3e-6) }                   // 3.0e-7 / 3.0e-7
-    func testDPM2() throws { try check("dpm2", tolerance: 3e-6) }                   // 3.0e-7 / 3.0e-7
-    func testDPMPP2M() throws { try check("dpmpp_2m", tolerance: 4e-6) }            // 4.5e-7 / 4.5e-7
-    func testDPMPP2MSDE() throws { try check("dpmpp_2m_sde", tolerance: 7e-6) }     // 7.4e-7 / 7.4e-7
-    func testLMS() throws { try check("lms", tolerance: 3e-6) }                     // 2.6e-7 / 2.6e-7
-    func testDPM2Ancestral() throws { try check("dpm2_a", tolerance: 4e-6) }        // 3.7e-7 / 4.3e-7
-    func testDPMPP2SAncestral() throws { try check("dpmpp_2s_a", tolerance: 3e-6) } // 2.9e-7 / 3.0e-7
-    func testDPMPPSDE() throws { try check("dpmpp_sde", tolerance: 3e-6) }          // 2.9e-7 / 2.9e-7
-    func testDPMPP3MSDE() throws { try check("dpmpp_3m_sde", tolerance: 7e-6) }     // 7.2e-7 / 7.2e-7
-    func testDPMFast() throws { try check("dpm_fast", tolerance: 3e-6) }            // 2.2e-7 / 2.9e-7
+    // Tolerances: about 10x the error measured (in the comment: final / worst step, the worst over the OpenBLAS kernels
+    // Prescott, Haswell, Zen, SkylakeX and Cooperlake), the float32 rounding of O(1) samples after 10-20 network
+    // calls; never below 2e-6. For comparison, dpm_fast run by k-diffusion itself in float32 lands 1.3e-6 from its
+    // float64 run.
+    func testEuler() throws { try check("euler", tolerance: 2e-6) }                 // 2.3e-7 / 2.3e-7
+    func testEulerAncestral() throws { try check("euler_a", tolerance: 2e-6) }      // 1.9e-7 / 2.0e-7
+    func testHeun() throws { try check("heun", tolerance: 4e-6) }                   // 4.1e-7 / 4.1e-7
+    func testDPM2() throws { try check("dpm2", tolerance: 3e-6) }                   // 3.5e-7 / 3.7e-7
+    func testDPMPP2M() throws { try check("dpmpp_2m", tolerance: 3e-6) }            // 3.5e-7 / 3.5e-7
+    func testDPMPP2MSDE() throws { try check("dpmpp_2m_sde", tolerance: 2e-6) }     // 2.7e-7 / 2.7e-7
+    func testLMS() throws { try check("lms", tolerance: 3e-6) }                     // 3.6e-7 / 3.6e-7
+    func testDPM2Ancestral() throws { try check("dpm2_a", tolerance: 4e-6) }        // 4.9e-7 / 4.9e-7
+    func testDPMPP2SAncestral() throws { try check("dpmpp_2s_a", tolerance: 2e-6) } // 2.5e-7 / 2.5e-7
+    func testDPMPPSDE() throws { try check("dpmpp_sde", tolerance: 3e-6) }          // 2.6e-7 / 3.0e-7
+    func testDPMPP3MSDE() throws { try check("dpmpp_3m_sde", tolerance: 6e-6) }     // 7.3e-7 / 7.4e-7
+    func testDPMFast() throws { try check("dpm_fast", tolerance: 6e-6) }            // 7.0e-7 / 8.0e-7
 
-    /// dpm_adaptive's step sizes follow its error estimate, which it forms from eps = (x - D) / sigma: in float32
-    /// that difference loses digits at small sigma, the accepted sigmas move by 8.0e-5 (relative) and the sample by
-    /// 4.9e-6. k-diffusion's own float32 run of this case lands 5.8e-4 from its float64 run.
+    /// dpm_adaptive cannot be held to float32 rounding: its step sizes feed back through its error estimate, and a
+    /// perturbation of an accepted sigma grows about 3-5x per step (the estimate changes quickly with sigma), so the
+    /// 1e-7 rounding differences between kernels become 3e-4 of sigma by the 8th of 12 steps and 9% by the 10th. Its
+    /// arithmetic (the DPM-Solver-2/3 pair, the error norm, the PID controller) is checked where the runs still
+    /// coincide: the first three accepted sigmas. DPM-Solver-3 itself is checked through dpm_fast, which shares its
+    /// code. The samples are then held to 10x the worst measured drift. k-diffusion's own float32 run of this case
+    /// accepts 11 steps instead of 12 and lands 4.3e-4 from its float64 run.
     func testDPMAdaptive() throws {
         let e = try run("dpm_adaptive")
-        XCTAssertTrue(e.final <= 1e-5, "dpm_adaptive: final rel err \(e.final)")          // 4.9e-6
-        XCTAssertTrue(e.worstStep <= 1e-5, "dpm_adaptive: step rel err \(e.worstStep)")   // 4.9e-6
-        XCTAssertTrue(e.stepSigma <= 8e-4, "dpm_adaptive: step sigmas rel err \(e.stepSigma)")  // 8.0e-5
+        let leading = e.stepSigmas.prefix(3).reduce(Float(0)) { $1.isNaN || $0.isNaN ? .nan : Swift.max($0, $1) }
+        assertMeasured(leading, tolerance: 4e-6, "k-diffusion parity dpm_adaptive: first 3 accepted sigmas")  // 3.8e-7
+        assertMeasured(e.final, tolerance: 3e-2, "k-diffusion parity dpm_adaptive: final sample")             // 3.0e-3
+        assertMeasured(e.worstStep, tolerance: 5e-2, "k-diffusion parity dpm_adaptive: worst step")           // 4.9e-3
     }
 
     func testUniPCBH2() throws {
-        try check("uni_pc_bh2", tolerance: 3e-6)                                   // 2.9e-7 / 2.9e-7
+        try check("uni_pc_bh2", tolerance: 3e-6)                                   // 2.9e-7 / 3.5e-7
         // The fixture's sigmas are diffusers' own for 10 steps; Tweedie's schedule for the sampler's family agrees.
         let c = try XCTUnwrap(try Self.reference.get().cases["uni_pc_bh2"])
         let config = try SchedulerConfig(dictionary: c["scheduler"] as! [String: Any], source: "uni_pc_bh2")
         let schedule = try SamplingSchedule(config: config, steps: 10, sampler: "uni_pc_bh2")
-        let e = parityError(Tensor(shape: [11], data: schedule.sigmas), Tensor(shape: [11], data: Fixture.floats(c["sigmas"])))
-        print("uni_pc_bh2 schedule: sigmas rel err \(e)")
-        XCTAssertTrue(e <= 1e-6, "uni_pc_bh2 schedule rel err \(e)")  // 1.3e-7
+        let e = relativeError(Tensor(shape: [11], data: schedule.sigmas), Tensor(shape: [11], data: Fixture.floats(c["sigmas"])))
+        assertMeasured(e, tolerance: 1e-6, "k-diffusion parity uni_pc_bh2: schedule sigmas")  // 1.3e-7
         XCTAssertEqual(schedule.timesteps, Fixture.floats(c["timesteps"]))
-    }
-
-    func testErrorMeasureFailsOnNaNAndInfinity() {
-        let ref = Tensor(shape: [3], data: [1, 2, 3])
-        XCTAssertEqual(parityError(ref, ref), 0)
-        XCTAssertTrue(parityError(Tensor(shape: [3], data: [1, .nan, 3]), ref).isNaN)
-        XCTAssertTrue(parityError(Tensor(shape: [3], data: [1, 2, .infinity]), ref).isNaN)
-        XCTAssertTrue(parityError(ref, Tensor(shape: [3], data: [-.infinity, 2, 3])).isNaN)
-        XCTAssertFalse(parityError(Tensor(shape: [3], repeating: .nan), ref) <= 1)
     }
 
     /// With Philox noise (one keyed stream per image) image 1 of a batch is bit for bit the image sampled alone,
@@ -177,22 +177,8 @@ final class KDiffusionParityTests: XCTestCase {
     }
 }
 
-/// max |a - b| / max |b| over two tensors of the same size; NaN when either holds a NaN or an infinity (Swift's
-/// `max` would drop a NaN, so the loop checks every element).
-func parityError(_ a: Tensor, _ b: Tensor) -> Float {
-    guard a.count == b.count else { return .nan }
-    var num: Float = 0, den: Float = 0
-    for i in 0..<a.count {
-        let x = a.data[i], y = b.data[i]
-        guard x.isFinite, y.isFinite else { return .nan }
-        num = Swift.max(num, abs(x - y))
-        den = Swift.max(den, abs(y))
-    }
-    return num / Swift.max(den, 1e-30)
-}
-
 /// The rows of a stacked tensor [K, rest...] as K tensors of shape [rest...].
-func rows(_ t: Tensor) -> [Tensor] {
+func stackedRows(_ t: Tensor) -> [Tensor] {
     let k = t.shape[0], per = t.count / max(1, k)
     let shape = Array(t.shape.dropFirst())
     return (0..<k).map { Tensor(shape: shape, data: Array(t.data[($0 * per)..<(($0 + 1) * per)])) }
