@@ -48,22 +48,17 @@ public struct SchedulerConfig: Equatable, Sendable {
 
     /// Reads a scheduler_config.json; wrong-typed or unknown values are `badInput` naming the file and key.
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TweedieError.badInput("\(path): cannot read scheduler config")
-        }
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TweedieError.badInput("\(path): not valid JSON (\(error.localizedDescription))")
-        }
-        guard let dict = object as? [String: Any] else {
-            throw TweedieError.badInput("\(path): top level is not a JSON object")
-        }
-        try self.init(dictionary: dict, source: path)
+        try self.init(config: try JSONConfig(path: path))
     }
 
     /// Reads the fields from a decoded JSON object; `source` names it in errors.
     public init(dictionary d: [String: Any], source: String = "scheduler_config.json") throws {
-        let r = JSONFields(d, source: source)
+        try self.init(config: JSONConfig(object: d, path: source))
+    }
+
+    /// Reads the fields from a parsed config (`r.path` names it in errors).
+    public init(config r: JSONConfig) throws {
+        let source = r.path
         className = try r.string("_class_name")
         let discrete = ["DDIMScheduler", "DDPMScheduler", "PNDMScheduler"].contains(className ?? "DDPMScheduler")
         numTrainTimesteps = try r.int("num_train_timesteps") ?? 1000
@@ -109,58 +104,3 @@ public struct SchedulerConfig: Equatable, Sendable {
         }
     }
 }
-
-/// Typed, optional access to JSON fields with errors naming the source and key (null counts as absent).
-struct JSONFields {
-    let d: [String: Any]
-    let source: String
-    init(_ d: [String: Any], source: String) { self.d = d; self.source = source }
-
-    private func value(_ key: String) -> Any? {
-        guard let v = d[key], !(v is NSNull) else { return nil }
-        return v
-    }
-    private func wrong(_ key: String, _ what: String) -> TweedieError {
-        TweedieError.badInput("\(source): key \(key) must be \(what), got \(String(describing: d[key]!))")
-    }
-    func string(_ key: String) throws -> String? {
-        guard let v = value(key) else { return nil }
-        guard let s = v as? String else { throw wrong(key, "a string") }
-        return s
-    }
-    func number(_ key: String) throws -> NSNumber? {
-        guard let v = value(key) else { return nil }
-        guard let n = v as? NSNumber, !isJSONBool(n) else { throw wrong(key, "a number") }
-        return n
-    }
-    func int(_ key: String) throws -> Int? {
-        guard let n = try number(key) else { return nil }
-        guard n.doubleValue == n.doubleValue.rounded() else { throw wrong(key, "an integer") }
-        return n.intValue
-    }
-    func double(_ key: String) throws -> Double? { try number(key)?.doubleValue }
-    func bool(_ key: String) throws -> Bool? {
-        guard let v = value(key) else { return nil }
-        guard let n = v as? NSNumber, isJSONBool(n) else { throw wrong(key, "true or false") }
-        return n.boolValue
-    }
-    func doubles(_ key: String) throws -> [Double]? {
-        guard let v = value(key) else { return nil }
-        guard let a = v as? [Any] else { throw wrong(key, "a list of numbers") }
-        return try a.map {
-            guard let n = $0 as? NSNumber else { throw wrong(key, "a list of numbers") }
-            return n.doubleValue
-        }
-    }
-    func enumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E? where E.RawValue == String {
-        guard let s = try string(key) else { return nil }
-        guard let e = E(rawValue: s) else {
-            throw TweedieError.badInput("\(source): key \(key) = \(s) is not one of "
-                                        + E.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        return e
-    }
-}
-
-/// JSONSerialization decodes true/false as char-typed NSNumbers; numbers never come out that way.
-private func isJSONBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }

@@ -61,7 +61,7 @@ final class BadInputTests: XCTestCase {
         let deep = try file("deep.safetensors", ioRawSafeTensors(header: String(repeating: "[", count: 5000)))
         assertBadInput([deep, "header"]) { _ = try SafeTensorsFile(path: deep) }
         let utf = try file("utf.safetensors", Data(ioRawSafeTensors(header: "{}")) + Data([0xFF]))
-        XCTAssertNoThrow(try SafeTensorsFile(path: utf), "trailing data bytes are not part of the header")
+        assertBadInput([utf, "header", "1 trailing bytes"]) { _ = try SafeTensorsFile(path: utf) }
         // Header bytes {"\xFF":{}}: not UTF-8.
         var raw = Data()
         withUnsafeBytes(of: UInt64(8).littleEndian) { raw.append(contentsOf: $0) }
@@ -105,6 +105,37 @@ final class BadInputTests: XCTestCase {
             let p = try file("offs\(i).safetensors", ioRawSafeTensors(header: header, data: [UInt8](repeating: 0, count: 8)))
             assertBadInput([p, "'w'", "data_offsets"]) { _ = try SafeTensorsFile(path: p) }
         }
+    }
+
+    /// The reference implementation's layout rules: no name twice (however spelled), tensors contiguous in offset
+    /// order from byte 0, and the data section covered exactly.
+    func testDuplicateNamesGapsOverlapsAndTrailingBytes() throws {
+        let eight = [UInt8](repeating: 0, count: 8)
+        let twice = #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let p1 = try file("twice.safetensors", ioRawSafeTensors(header: twice, data: eight))
+        assertBadInput([p1, "'w'", "listed twice"]) { _ = try SafeTensorsFile(path: p1) }
+        let escaped = #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let p2 = try file("escaped.safetensors", ioRawSafeTensors(header: escaped, data: eight))
+        assertBadInput([p2, "'w'", "listed twice"]) { _ = try SafeTensorsFile(path: p2) }
+        let field = #"{"w":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}"#
+        let p3 = try file("field.safetensors", ioRawSafeTensors(header: field, data: eight))
+        assertBadInput([p3, "header", "'dtype'", "'w'"]) { _ = try SafeTensorsFile(path: p3) }
+
+        let overlap = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let p4 = try file("overlap.safetensors", ioRawSafeTensors(header: overlap, data: eight))
+        assertBadInput([p4, "'b'", "overlap", "'a'"]) { _ = try SafeTensorsFile(path: p4) }
+        let gap = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F16","shape":[1],"data_offsets":[6,8]}}"#
+        let p5 = try file("gap.safetensors", ioRawSafeTensors(header: gap, data: eight))
+        assertBadInput([p5, "'b'", "gap of 2 bytes", "'a'"]) { _ = try SafeTensorsFile(path: p5) }
+        let late = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let p6 = try file("late.safetensors", ioRawSafeTensors(header: late, data: eight))
+        assertBadInput([p6, "'a'", "gap of 4 bytes", "start of the data section"]) { _ = try SafeTensorsFile(path: p6) }
+        let trailing = try file("trailing.safetensors", ioRawSafeTensors(header: "{\(goodEntry)}", data: eight + [0]))
+        assertBadInput([trailing, "header", "8 of the 9 bytes"]) { _ = try SafeTensorsFile(path: trailing) }
+        // Out of name order but contiguous in offset order, with an empty tensor: accepted, as by the reference.
+        let shuffled = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}}"#
+        let ok = try file("shuffled.safetensors", ioRawSafeTensors(header: shuffled, data: eight))
+        XCTAssertEqual(try SafeTensorsFile(path: ok).names, ["a", "b", "e"])
     }
 
     func testSizeShapeMismatch() throws {

@@ -21,8 +21,10 @@ public struct SafeTensorInfo: Equatable, Sendable {
 /// A memory-mapped safetensors file (8-byte little-endian header length, JSON header, raw data).
 /// Opening maps the file and validates the whole header against the file size; tensors are decoded on demand.
 /// Every failure is `TweedieError.badInput` naming the file and the tensor or header field at fault.
-/// Like the reference reader it needs no alignment; unlike it, gaps or overlaps between tensors are tolerated,
-/// since only each tensor's own bounds matter for safe reading. Truncating the file while it is open is unsafe.
+/// Validation is as strict as the reference implementation's: header at most 100 MB, no name listed twice,
+/// byte length = shape product x dtype size, and the tensors contiguous in offset order covering the data section
+/// exactly (no gap, overlap or trailing byte). Like the reference reader it needs no alignment. Truncating the
+/// file while it is open is unsafe.
 public final class SafeTensorsFile: @unchecked Sendable {
     /// The path the file was opened from.
     public let path: String

@@ -31,6 +31,13 @@ struct SafeTensorsHeader {
             throw headerError("not valid UTF-8 JSON\(JSONValue.parseFailure(error))")
         }
         guard let object = parsed as? [String: Any] else { throw headerError("not a JSON object") }
+        // The parser keeps the last of two equal keys; the reference implementation refuses the file.
+        if let dup = JSONDuplicateKeys.find(in: json) {
+            if dup.object.isEmpty {
+                throw TweedieError.badInput("\(path): tensor '\(dup.key)': listed twice in the header")
+            }
+            throw headerError("key '\(dup.key)' appears twice in '\(dup.object)'")
+        }
 
         var entries: [String: Entry] = [:]
         var metadata: [String: String] = [:]
@@ -51,8 +58,36 @@ struct SafeTensorsHeader {
             }
             entries[name] = try Self.entry(name: name, value: value, dataSize: dataSize, path: path)
         }
+        try Self.checkLayout(entries, dataSize: dataSize, path: path)
         self.entries = entries
         self.metadata = metadata
+    }
+
+    /// As the reference implementation requires: the tensors, in offset order, follow each other without gap or
+    /// overlap from byte 0 and end exactly at the end of the data section (no trailing bytes).
+    private static func checkLayout(_ entries: [String: Entry], dataSize: Int, path: String) throws {
+        let ordered = entries.sorted {
+            ($0.value.bytes.lowerBound, $0.value.bytes.upperBound, $0.key)
+                < ($1.value.bytes.lowerBound, $1.value.bytes.upperBound, $1.key)
+        }
+        var end = 0
+        var previous: (name: String, bytes: Range<Int>)?
+        for (name, e) in ordered {
+            guard e.bytes.lowerBound == end else {
+                let after = previous.map { "tensor '\($0.name)' [\($0.bytes.lowerBound), \($0.bytes.upperBound)]" }
+                    ?? "the start of the data section"
+                let what = e.bytes.lowerBound > end ? "leave a gap of \(e.bytes.lowerBound - end) bytes after"
+                    : "overlap"
+                throw TweedieError.badInput("\(path): tensor '\(name)': data_offsets [\(e.bytes.lowerBound), "
+                                            + "\(e.bytes.upperBound)] \(what) \(after) (tensors must be contiguous)")
+            }
+            end = e.bytes.upperBound
+            previous = (name, e.bytes)
+        }
+        guard end == dataSize else {
+            throw TweedieError.badInput("\(path): header: the tensors cover \(end) of the \(dataSize) bytes of the data "
+                                        + "section (\(dataSize - end) trailing bytes)")
+        }
     }
 
     private static func entry(name: String, value: Any, dataSize: Int, path: String) throws -> Entry {

@@ -1,5 +1,4 @@
 import Foundation
-import TweedieCore
 
 /// A JSON object read from a config file (e.g. a diffusers `config.json`), with typed accessors.
 ///
@@ -21,8 +20,7 @@ public struct JSONConfig: @unchecked Sendable {
     /// Reads and parses `path`; a missing or unreadable file, invalid JSON or a non-object top level is
     /// `badInput` naming the path.
     public init(path: String) throws {
-        let file = try MappedFile(path: path)
-        try self.init(data: Data(file.bytes(0..<file.size)), path: path)
+        try self.init(data: Data(try readFile(path)), path: path)
     }
 
     /// Parses JSON already in memory; `path` only labels error messages.
@@ -41,6 +39,14 @@ public struct JSONConfig: @unchecked Sendable {
             throw TweedieError.badInput("\(path): top level is \(JSONValue.describe(parsed)), expected a JSON object")
         }
         self.text = text
+        self.object = object
+    }
+
+    /// A config over an object already decoded by JSONSerialization; `path` only labels error messages.
+    public init(object: [String: Any], path: String) {
+        self.path = path
+        let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        text = data.map { String(decoding: $0, as: UTF8.self) } ?? ""
         self.object = object
     }
 
@@ -96,6 +102,18 @@ public struct JSONConfig: @unchecked Sendable {
     /// String `key`; absent/null is `badInput`.
     public func requireString(_ key: String) throws -> String { try required(key, string(key)) }
 
+    /// String `key` naming a case of `E` by its raw value, or nil if absent/null; another string is `badInput`
+    /// listing the supported values.
+    public func enumValue<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws -> E?
+    where E.RawValue == String {
+        guard let s = try string(key) else { return nil }
+        guard let e = E(rawValue: s) else {
+            throw TweedieError.badInput("\(path): field '\(key)': unsupported value \"\(s)\" (supported: "
+                                        + E.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+        }
+        return e
+    }
+
     // MARK: Arrays
 
     /// Array of integers `key`, or nil if absent/null.
@@ -113,6 +131,9 @@ public struct JSONConfig: @unchecked Sendable {
     public func floats(_ key: String, default value: [Float]) throws -> [Float] { try floats(key) ?? value }
     /// Array of numbers `key` as Float; absent/null is `badInput`.
     public func requireFloats(_ key: String) throws -> [Float] { try required(key, floats(key)) }
+
+    /// Array of numbers `key` as Double, or nil if absent/null.
+    public func doubles(_ key: String) throws -> [Double]? { try readArray(key, "number", JSONValue.double) }
 
     /// Array of strings `key`, or nil if absent/null.
     public func strings(_ key: String) throws -> [String]? { try readArray(key, "string") { $0 as? String } }
