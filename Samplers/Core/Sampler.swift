@@ -43,7 +43,7 @@ public let ignoreSteps: StepCallback = { _ in .continue }
 /// Checks the common preconditions of every sampler: at least one step, descending non-negative sigmas.
 /// `finalMayRepeat` lets the last step stay at its noise level: DDIMScheduler with set_alpha_to_one false and
 /// timesteps ending at 0 takes a last step from sigma(t=0) to alphas_cumprod[0]'s sigma, the same level.
-func validateSigmas(_ sigmas: [Float], sampler: String, finalMayRepeat: Bool = false) throws {
+public func validateSigmas(_ sigmas: [Float], sampler: String, finalMayRepeat: Bool = false) throws {
     guard sigmas.count >= 2 else {
         throw TweedieError.badInput("sampler \(sampler): needs at least 2 sigmas (1 step), got \(sigmas.count)")
     }

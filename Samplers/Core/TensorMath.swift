@@ -3,7 +3,7 @@ import TweedieCore
 // Fused elementwise combinations the samplers need: one pass, one allocation, no temporaries.
 
 /// a*ca + b*cb
-func lincomb(_ a: Tensor, _ ca: Float, _ b: Tensor, _ cb: Float) -> Tensor {
+public func lincomb(_ a: Tensor, _ ca: Float, _ b: Tensor, _ cb: Float) -> Tensor {
     precondition(a.shape == b.shape, "lincomb: shapes \(a.shape) and \(b.shape) differ")
     return Tensor(shape: a.shape) { out in
         a.withUnsafeBufferPointer { pa in
@@ -15,7 +15,7 @@ func lincomb(_ a: Tensor, _ ca: Float, _ b: Tensor, _ cb: Float) -> Tensor {
 }
 
 /// a*ca + b*cb + c*cc
-func lincomb(_ a: Tensor, _ ca: Float, _ b: Tensor, _ cb: Float, _ c: Tensor, _ cc: Float) -> Tensor {
+public func lincomb(_ a: Tensor, _ ca: Float, _ b: Tensor, _ cb: Float, _ c: Tensor, _ cc: Float) -> Tensor {
     precondition(a.shape == b.shape && a.shape == c.shape, "lincomb: shapes \(a.shape), \(b.shape), \(c.shape) differ")
     return Tensor(shape: a.shape) { out in
         a.withUnsafeBufferPointer { pa in
@@ -29,7 +29,7 @@ func lincomb(_ a: Tensor, _ ca: Float, _ b: Tensor, _ cb: Float, _ c: Tensor, _ 
 }
 
 /// The ODE derivative (x - denoised) / sigma (k-diffusion's to_d).
-func derivative(_ x: Tensor, _ denoised: Tensor, sigma: Float) -> Tensor {
+public func derivative(_ x: Tensor, _ denoised: Tensor, sigma: Float) -> Tensor {
     lincomb(x, 1 / sigma, denoised, -1 / sigma)
 }
 

@@ -4,7 +4,7 @@ import TweedieCore
 /// `Samplers.euler` is itself a `Sampler`; the parameterised ones (`ancestral(eta:)`, `ddim(eta:)`) return one.
 public enum Samplers {
     /// Reports step `i` and tells whether the caller asked to stop.
-    static func report(_ onStep: StepCallback, step i: Int, sigmas: [Float], x: Tensor, denoised: Tensor) -> Bool {
+    public static func report(_ onStep: StepCallback, step i: Int, sigmas: [Float], x: Tensor, denoised: Tensor) -> Bool {
         onStep(StepInfo(step: i, total: sigmas.count - 1, sigma: sigmas[i], sigmaNext: sigmas[i + 1], x: x,
                         denoised: denoised)) == .stop
     }

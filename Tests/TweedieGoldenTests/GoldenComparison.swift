@@ -18,6 +18,27 @@ struct GoldenDiff {
     static let psnrTolerance = 60.0
     static let tensorRelativeTolerance: Float = 1e-3
 
+    /// The limits a comparison applies.
+    struct Limits {
+        var image = GoldenDiff.imageTolerance
+        var psnr = GoldenDiff.psnrTolerance
+        var tensorRelative = GoldenDiff.tensorRelativeTolerance
+    }
+
+    /// dpm_adaptive's step-size control feeds rounding back into the steps it accepts (a 1e-7 difference between
+    /// OpenBLAS kernels grows 3-5x per step; KDiffusionParityTests), so its goldens hold a wider band, set from the
+    /// drift measured under Prescott, Haswell, Zen, SkylakeX and Cooperlake (see the values below); every other
+    /// sampler keeps the standard limits.
+    static func limits(sampler: String) -> Limits {
+        guard sampler == "dpm_adaptive" else { return Limits() }
+        // Measured worst over the 7 dpm_adaptive goldens: image 3/255 and samples 1.8e-2 of max(1, |x|)
+        // (fashion32/dpm_adaptive-apg, SkylakeX), PSNR 52.6 dB (the same golden, Prescott).
+        return Limits(image: 8, psnr: 46, tensorRelative: 9e-2)
+    }
+
+    /// The limits this comparison applied.
+    var limits = Limits()
+
     /// Largest per-sample difference of the 8-bit images, in 1/255 steps.
     var imageMaxAbs = 0
     /// Lowest PSNR over the images, dB (255 range; +infinity when identical).
@@ -28,14 +49,15 @@ struct GoldenDiff {
     var tensorTolerance: Float = 0
 
     var passes: Bool {
-        imageMaxAbs <= GoldenDiff.imageTolerance && psnr >= GoldenDiff.psnrTolerance
+        imageMaxAbs <= limits.image && psnr >= limits.psnr
             && tensorMaxAbs <= tensorTolerance
     }
 
     var identical: Bool { imageMaxAbs == 0 && tensorMaxAbs == 0 }
 
     /// Compares `run` against `golden`; a count or size mismatch is an error naming both.
-    init(_ run: GoldenOutput, against golden: GoldenOutput) throws {
+    init(_ run: GoldenOutput, against golden: GoldenOutput, limits: Limits = Limits()) throws {
+        self.limits = limits
         guard run.images.count == golden.images.count, run.samples.shape == golden.samples.shape else {
             throw TweedieError.badInput("golden holds \(golden.images.count) images of samples \(golden.samples.shape), "
                                         + "the run made \(run.images.count) of \(run.samples.shape)")
@@ -48,7 +70,7 @@ struct GoldenDiff {
             for (p, q) in zip(a.pixels, b.pixels) { imageMaxAbs = max(imageMaxAbs, abs(Int(p) - Int(q))) }
             psnr = min(psnr, try ImageMetrics.psnr(bytes(a), bytes(b), dataRange: 255))
         }
-        tensorTolerance = GoldenDiff.tensorRelativeTolerance * max(1, golden.samples.maxAbs)
+        tensorTolerance = limits.tensorRelative * max(1, golden.samples.maxAbs)
         // NaN counts as an infinite difference (Tensor.maxAbsDifference would skip it).
         for (p, q) in zip(run.samples.data, golden.samples.data) {
             let d = abs(p - q)

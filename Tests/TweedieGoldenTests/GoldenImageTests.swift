@@ -55,14 +55,14 @@ final class GoldenImageTests: XCTestCase {
                 XCTFail("\(g.id): no stored golden in Goldens/; run scripts/update-goldens")
                 continue
             }
-            let d = try GoldenDiff(run, against: stored)
-            XCTAssertTrue(d.passes, "\(g.id): \(d.summary), limits \(GoldenDiff.imageTolerance)/255 and "
-                          + "\(GoldenDiff.psnrTolerance) dB; image 0 is `tweedie "
+            let d = try GoldenDiff(run, against: stored, limits: GoldenDiff.limits(sampler: g.sampler))
+            XCTAssertTrue(d.passes, "\(g.id): \(d.summary), limits \(d.limits.image)/255 and "
+                          + "\(d.limits.psnr) dB; image 0 is `tweedie "
                           + g.generateArguments(image: 0).joined(separator: " ")
                           + "`; if the change is intended, run scripts/update-goldens")
             recordMeasured(Double(d.tensorMaxAbs / d.tensorTolerance), tolerance: 1, "golden \(g.id): tensor")
-            recordMeasured(Double(d.imageMaxAbs), tolerance: Double(GoldenDiff.imageTolerance), "golden \(g.id): image")
-            recordMeasured(-d.psnr, tolerance: -GoldenDiff.psnrTolerance, "golden \(g.id): -PSNR")
+            recordMeasured(Double(d.imageMaxAbs), tolerance: Double(d.limits.image), "golden \(g.id): image")
+            recordMeasured(-d.psnr, tolerance: -d.limits.psnr, "golden \(g.id): -PSNR")
             if ProcessInfo.processInfo.environment["TWEEDIE_GOLDEN_VERBOSE"] == "1" {
                 print("golden \(g.id): \(d.summary), samples max abs "
                       + String(format: "%.2f", stored.samples.maxAbs))

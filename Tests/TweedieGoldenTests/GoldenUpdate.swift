@@ -21,9 +21,12 @@ enum GoldenUpdate {
     }
 
     /// Compares a fresh run with the stored golden.
-    static func move(_ run: GoldenOutput, from stored: GoldenOutput?) -> Move {
+    static func move(_ run: GoldenOutput, from stored: GoldenOutput?,
+                     limits: GoldenDiff.Limits = GoldenDiff.Limits()) -> Move {
         guard let stored else { return .new }
-        guard let d = try? GoldenDiff(run, against: stored) else { return .beyond("image count or size changed") }
+        guard let d = try? GoldenDiff(run, against: stored, limits: limits) else {
+            return .beyond("image count or size changed")
+        }
         if d.identical { return .unchanged }
         return d.passes ? .within(d) : .beyond(d.summary)
     }
@@ -42,7 +45,7 @@ enum GoldenUpdate {
         var runs: [(GoldenCase, GoldenOutput, Move)] = []
         for g in goldens {
             let run = try GoldenRun.produce(g)
-            let m = move(run, from: try GoldenStore.read(g))
+            let m = move(run, from: try GoldenStore.read(g), limits: GoldenDiff.limits(sampler: g.sampler))
             runs.append((g, run, m))
             switch m {
             case .new: print("golden \(g.id): new")

@@ -5,21 +5,21 @@ import TweedieSamplers
 /// (second order, two model calls per step; plain Euler onto sigma = 0).
 enum CustomSamplerExample {
     static let midpoint: Sampler = { model, x, sigmas, condition, _, onStep in
+        try validateSigmas(sigmas, sampler: "midpoint")
         var x = x
         for i in 0..<(sigmas.count - 1) {
             let (s, sn) = (sigmas[i], sigmas[i + 1])
             let denoised = try model.denoise(x, sigma: s, condition: condition)
-            let d = (x - denoised) * (1 / s)
+            let d = derivative(x, denoised, sigma: s)
             if sn == 0 {
-                x = x + d * (sn - s)
+                x = lincomb(x, 1, d, sn - s)
             } else {
                 let mid = (s * sn).squareRoot()
-                let xm = x + d * (mid - s)
-                let dm = (xm - (try model.denoise(xm, sigma: mid, condition: condition))) * (1 / mid)
-                x = x + dm * (sn - s)
+                let xm = lincomb(x, 1, d, mid - s)
+                let dm = derivative(xm, try model.denoise(xm, sigma: mid, condition: condition), sigma: mid)
+                x = lincomb(x, 1, dm, sn - s)
             }
-            let info = StepInfo(step: i, total: sigmas.count - 1, sigma: s, sigmaNext: sn, x: x, denoised: denoised)
-            if onStep(info) == .stop { return denoised }
+            if Samplers.report(onStep, step: i, sigmas: sigmas, x: x, denoised: denoised) { return denoised }
         }
         return x
     }

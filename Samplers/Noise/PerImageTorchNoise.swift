@@ -1,5 +1,4 @@
 import TweedieCore
-import TweedieSamplers
 
 /// torch.randn-exact noise with one generator per image, diffusers' `generator=[torch.Generator().manual_seed(s)
 /// for s in seeds]` convention: every draw of shape [N, ...] is N draws of [1, ...], image i from generator i. So

@@ -1,5 +1,4 @@
 import TweedieCore
-import TweedieSamplers
 
 /// diffusers' DDIMScheduler step under `clip_sample` (with its default use_clipped_model_output = False): the
 /// clean estimate is clamped to [-c, c] but the step direction keeps the network's own epsilon,
@@ -10,9 +9,7 @@ public enum ClippedDDIM {
     /// The DDIM sampler with noise scale `eta` clamping the clean estimate at `clip`.
     public static func sampler(eta: Float, clip: Float) -> Sampler {
         { model, x, sigmas, condition, noise, onStep in
-            guard sigmas.count >= 2 else {
-                throw TweedieError.badInput("sampler ddim: needs at least 2 sigmas (1 step), got \(sigmas.count)")
-            }
+            try validateSigmas(sigmas, sampler: "ddim", finalMayRepeat: true)
             var x = x
             for i in 0..<(sigmas.count - 1) {
                 let s = sigmas[i], sn = sigmas[i + 1]
@@ -25,8 +22,7 @@ public enum ClippedDDIM {
                     let z = up > 0 ? try noise.normal(shape: x.shape, purpose: .step(i)) : nil
                     x = step(x: x, raw: raw, clean: clean, sigma: s, down: Float(down), up: Float(up), z: z)
                 }
-                let info = StepInfo(step: i, total: sigmas.count - 1, sigma: s, sigmaNext: sn, x: x, denoised: clean)
-                if onStep(info) == .stop { return clean }
+                if Samplers.report(onStep, step: i, sigmas: sigmas, x: x, denoised: clean) { return clean }
             }
             return x
         }
