@@ -106,7 +106,7 @@ def main():
     a = p.parse_args()
     scales = a.scales.split(",")
     classified = json.load(open(os.path.join(a.work, "raw", "classify.json")))
-    predicted = {os.path.realpath(i["path"]): i["label"] for i in classified["images"]}
+    predicted = {os.path.realpath(i["path"]): i["class"] for i in classified["images"]}
     cells = cells_of(a.work, scales, predicted)
     grid(cells, scales, [int(i) for i in a.grid_images.split(",")], a.grid)
     data = {"scales": scales, "settings": a.settings, "seconds": a.seconds, "cpu_seconds": round(a.cpu_seconds, 1),
