@@ -51,13 +51,6 @@ public final class DiTTransformer2DModel: DiffusionModel, LoadedModel {
         ClassConditioning(table: .ids(config.numEmbedsAdaNorm), defaultNull: config.numEmbedsAdaNorm, nullPastTable: true)
     }
 
-    /// Runs the whole batch through the DiT; see `DiffusionModel.forward`.
-    public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
-        let tape = Tape()
-        return try forward(ForwardScope(tape: tape, weights: weights), sample: tape.constant(sample),
-                           timesteps: timesteps, classLabels: classLabels).value
-    }
-
     /// The raw output [N, out_channels, H, W] of `sample` [N, C, H, W] (square, side divisible by the patch)
     /// recorded on `scope`'s tape; class labels in 0...num_embeds_ada_norm (the last is the null class).
     public func forward(_ scope: ForwardScope, sample: Variable, timesteps: [Float],

@@ -25,6 +25,13 @@ public protocol DiffusionModel: AnyObject {
 }
 
 extension DiffusionModel {
+    /// Inference: the tape pass with the model's own weights as constants (no pullbacks are recorded).
+    public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
+        let tape = Tape()
+        return try forward(ForwardScope(tape: tape, weights: weights), sample: tape.constant(sample),
+                           timesteps: timesteps, classLabels: classLabels).value
+    }
+
     /// The network on `tape` with its own weights as constants: d output / d sample for guidance and inverse
     /// problems (DPS).
     public func forward(tape: Tape, sample: Variable, timesteps: [Float], classLabels: [Int]?) throws -> Variable {

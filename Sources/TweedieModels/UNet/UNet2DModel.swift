@@ -138,13 +138,6 @@ public final class UNet2DModel: DiffusionModel, LoadedModel {
         }
     }
 
-    /// Runs the whole batch through the UNet; see `DiffusionModel.forward`.
-    public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Int]?) throws -> Tensor {
-        let tape = Tape()
-        return try forward(ForwardScope(tape: tape, weights: weights), sample: tape.constant(sample),
-                           timesteps: timesteps, classLabels: classLabels).value
-    }
-
     /// The raw output [N, out, H, W] of `sample` [N, C, H, W] recorded on `scope`'s tape; one timestep per sample
     /// (or one for all), class labels for class-conditional models.
     public func forward(_ scope: ForwardScope, sample: Variable, timesteps: [Float],
