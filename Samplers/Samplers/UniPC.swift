@@ -81,18 +81,27 @@ extension Samplers {
         return (r, b, bh, hPhi1)
     }
 
-    /// UniP: from x at history.last's sigma to `sigmaNext`.
-    static func uniPredictor(_ x: Tensor, history: [(denoised: Tensor, sigma: Double)], sigmaNext: Double, order: Int,
-                             variant: UniPCVariant) -> Tensor {
-        let (m0, s0) = history[history.count - 1]
-        if sigmaNext == 0 { return m0 }  // order 1 onto sigma = 0: (0/sigma) x - expm1(-inf) m0 = m0
-        let h = log(s0) - log(sigmaNext)
+    /// The older estimates the predictor and corrector combine, newest first, with their log-sigma distances to
+    /// the newest as fractions r_k of the step `h`.
+    static func olderEstimates(_ history: [(denoised: Tensor, sigma: Double)], h: Double,
+                               order: Int) -> (rks: [Double], older: [Tensor]) {
+        let s0 = history[history.count - 1].sigma
         var rks: [Double] = [], older: [Tensor] = []
         for k in 1..<max(1, order) {
             let (mk, sk) = history[history.count - 1 - k]
             rks.append((log(s0) - log(sk)) / h)
             older.append(mk)
         }
+        return (rks, older)
+    }
+
+    /// UniP: from x at history.last's sigma to `sigmaNext`.
+    static func uniPredictor(_ x: Tensor, history: [(denoised: Tensor, sigma: Double)], sigmaNext: Double, order: Int,
+                             variant: UniPCVariant) -> Tensor {
+        let (m0, s0) = history[history.count - 1]
+        if sigmaNext == 0 { return m0 }  // order 1 onto sigma = 0: (0/sigma) x - expm1(-inf) m0 = m0
+        let h = log(s0) - log(sigmaNext)
+        let (rks, older) = olderEstimates(history, h: h, order: order)
         let sys = uniPCSystem(h: h, rks: rks + [1], order: order, variant: variant)
         let rhos: [Double]
         switch order {
@@ -115,12 +124,7 @@ extension Samplers {
                              sigma: Double, order: Int, variant: UniPCVariant) -> Tensor {
         let (m0, s0) = history[history.count - 1]
         let h = log(s0) - log(sigma)
-        var rks: [Double] = [], older: [Tensor] = []
-        for k in 1..<max(1, order) {
-            let (mk, sk) = history[history.count - 1 - k]
-            rks.append((log(s0) - log(sk)) / h)
-            older.append(mk)
-        }
+        let (rks, older) = olderEstimates(history, h: h, order: order)
         let sys = uniPCSystem(h: h, rks: rks + [1], order: order, variant: variant)
         let rhos = order == 1 ? [0.5] : solveSmallSystem(sys.r, sys.b)
         // (sigma/sigma0) last - hPhi1 m0 - B(h) (sum_k rho_k (m_k - m0) / r_k + rho_last (m_t - m0))
