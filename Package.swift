@@ -43,9 +43,11 @@ let package = Package(
         .target(name: "Tweedie",
                 dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers",
                                "TweedieTraining", .product(name: "Crypto", package: "swift-crypto")]),
+        // The CLI's folder is TweedieCLI so it cannot collide with Sources/Tweedie on a case-insensitive file system.
         .executableTarget(name: "tweedie",
                           dependencies: ["Tweedie", "TweedieOperators",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/TweedieCLI",
                           swiftSettings: fast),
         // NaN-proof comparisons, measured-error recording and the CI data policy, shared by every test target.
         .target(name: "TweedieTestSupport", dependencies: ["TweedieCore"], path: "Tests/TweedieTestSupport"),
