@@ -37,7 +37,7 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Diffusion steps = NFE (default 50 for dds, 1000 for dps).") var steps: Int?
     @Option(name: .customLong("cg-iters"), help: "DDS: CG steps per diffusion step (M).") var cgIters: Int = 5
     @Option(help: "DDS: fraction of fresh noise η (not DDIM's eta).") var eta: Float = 0.85
-    @Option(help: "DDS: data weight γ (CT multiplies it by π/(2 views), see README).") var gamma: Float = 1
+    @Option(help: "DDS: data weight γ (CT multiplies it by π/(2 views), SR by s², see README).") var gamma: Float = 1
     @Option(name: .customLong("dps-scale"), help: "DPS step s = 2ζ′ (default 0.3 sr/deblur, 0.5 inpaint, 1 mri, 1/‖A‖ ct).")
     var dpsScale: Float?
     @Option(help: "Tikhonov: λ relative to ‖AᴴA‖.") var lambda: Double = 1e-3
@@ -120,8 +120,8 @@ struct ReconstructCommand: ParsableCommand {
             let n = steps ?? 50
             let table = VPSigmaTable(alphasCumprod: NoiseSchedule.alphasCumprod(pipeline.scheduler))
             guard n >= 1, n <= table.count else { throw TweedieError.badInput("--steps: must be in 1...\(table.count), got \(n)") }
-            // DDS's CT code uses AT = Aᵀ·π/(2 views); with the exact adjoint the same system needs γ·π/(2 views).
-            let gammaEff = (op as? ParallelBeamCT).map { gamma * Float($0.officialGammaScale) } ?? gamma
+            // CT: the official AT is Aᵀ·π/(2 views); SR: the box mean has AᴴA = P/s² (see effectiveGamma).
+            let gammaEff = DecomposedDiffusionSampler.effectiveGamma(gamma, for: op)
             let settings = DecomposedDiffusionSampler.Settings(cgIterations: cgIters, eta: eta, gamma: gammaEff,
                                                                noiseFree: noiseSigma == 0)
             let sigmas = InverseSchedule.ddsSigmas(table, steps: n)
