@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .library(name: "Tweedie", targets: ["Tweedie"]),
         .library(name: "TweedieSamplers", targets: ["TweedieSamplers"]),
+        .library(name: "TweedieOperators", targets: ["TweedieOperators"]),
         .executable(name: "tweedie", targets: ["tweedie"]),
     ],
     dependencies: [
@@ -32,21 +33,30 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TweedieCore", dependencies: ["CBLAS", "CZlib"], swiftSettings: fast),
+        // Noise sources (Philox, torch-exact randn) and noise schedules (betas, VP sigma tables, scheduler_config):
+        // what both the samplers and the trainer need, so the trainer does not depend on the samplers.
+        .target(name: "TweedieNoise", dependencies: ["TweedieCore"], swiftSettings: fast),
         .target(name: "TweedieOperators", dependencies: ["TweedieCore", "CFFTW"], swiftSettings: fast),
         .target(name: "TweedieModels", dependencies: ["TweedieCore"], swiftSettings: fast),
         .target(name: "TweedieImaging", dependencies: ["TweedieCore", "CPNG"], swiftSettings: fast),
-        .target(name: "TweedieTraining", dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging",
-                                                       "TweedieSamplers"],
+        // Data sets (Fashion-MNIST, Colin27, phantoms): evaluation and reconstruction read them without the trainer.
+        .target(name: "TweedieData", dependencies: ["TweedieCore"], swiftSettings: fast),
+        .target(name: "TweedieSamplers", dependencies: ["TweedieCore", "TweedieNoise", "TweedieOperators"],
+                path: "Samplers", swiftSettings: fast),
+        .target(name: "TweedieTraining", dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels",
+                                                       "TweedieImaging", "TweedieData"],
                 swiftSettings: fast),
-        .target(name: "TweedieSamplers", dependencies: ["TweedieCore", "TweedieOperators"], path: "Samplers",
+        // Generation, evaluation and the PNG recipe: models + samplers + images, without the trainer.
+        .target(name: "TweediePipeline",
+                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers", "TweedieData",
+                               .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "Tweedie",
-                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers",
-                               "TweedieTraining", .product(name: "Crypto", package: "swift-crypto")]),
+                dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels", "TweedieImaging", "TweedieData",
+                               "TweedieSamplers", "TweedieOperators", "TweedieTraining", "TweediePipeline"]),
         // The CLI's folder is TweedieCLI so it cannot collide with Sources/Tweedie on a case-insensitive file system.
         .executableTarget(name: "tweedie",
-                          dependencies: ["Tweedie", "TweedieOperators",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Tweedie", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/TweedieCLI",
                           swiftSettings: fast),
         // NaN-proof comparisons, measured-error recording and the CI data policy, shared by every test target.
@@ -63,7 +73,9 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "TweedieImagingTests", dependencies: ["TweedieImaging", "TweedieTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "TweedieTrainingTests", dependencies: ["TweedieTraining", "TweedieTestSupport"],
+        .testTarget(name: "TweedieDataTests", dependencies: ["TweedieData", "TweedieTestSupport"]),
+        .testTarget(name: "TweedieTrainingTests",
+                    dependencies: ["TweedieTraining", "TweedieData", "TweedieSamplers", "Tweedie", "TweedieTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie", "TweedieTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieGoldenTests", dependencies: ["Tweedie", "TweedieTestSupport"],

@@ -1,5 +1,5 @@
 import TweedieCore
-import TweedieTraining
+import TweedieData
 
 /// The data-set readers: gzip framing (DataFile.decode), IDX (Fashion-MNIST) and NIfTI-1 (Colin27), on the bytes
 /// as given and after decompression.

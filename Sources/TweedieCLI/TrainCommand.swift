@@ -96,7 +96,7 @@ struct TrainCommand: ParsableCommand {
         if let initFrom { r.initFrom = initFrom }
         try r.validate()
         let dataset = try TrainingData.named(r.data)
-        let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume)
+        let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume, samples: SampleGrid())
         if json { trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
         try trainer.run(stopAfter: stopAfter)
         trainer.log(String(format: "done: step %d, peak RSS %.1f MB", trainer.state.step, PeakMemory.megabytes))

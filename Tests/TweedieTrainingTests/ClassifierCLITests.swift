@@ -4,6 +4,7 @@ import TweedieTestSupport
 import TweedieCore
 import TweedieImaging
 import TweedieModels
+import TweedieData
 import TweedieTraining
 
 /// `tweedie classify` on the committed PNG fixtures with the shipped assets/classifier32, and its bad-input exits.

@@ -1,5 +1,6 @@
 import XCTest
 import TweedieCore
+import TweedieData
 import TweedieTraining
 
 /// The recoloured and hue-shifted variants of colourised Fashion-MNIST used to train and probe the classifier.

@@ -3,6 +3,7 @@ import XCTest
 import TweedieTestSupport
 import TweedieCore
 import TweedieModels
+import TweedieData
 import TweedieTraining
 
 /// The classifier's inference model and differentiable twin against PyTorch, against each other, and on bad input.

@@ -1,5 +1,7 @@
 import XCTest
 import TweedieCore
+import TweedieData
+import TweedieTestSupport
 import TweedieTraining
 
 /// The phantom64 training stream: its augmentation geometry and how it interleaves ellipses and brain slices.
@@ -82,7 +84,7 @@ final class DataPhantomPriorTests: XCTestCase {
     }
 
     func testPhantom64UsesOnlyTrainingSlicesOfColin27() throws {
-        try DataSupport.require(Colin27.defaultPath, package: Colin27.package)
+        try TestEnvironment.requireFile(Colin27.defaultPath, package: Colin27.package)
         let data = try PhantomPriorDataset(count: 60_000)
         XCTAssertEqual(data.slices.shape, [Colin27.trainingSlices.count, 1, 64, 64])
         XCTAssertEqual(data.slices.data, try Colin27.slices(.training).data)

@@ -5,6 +5,7 @@ import TweedieCore
 import TweedieModels
 import TweedieSamplers
 import TweedieTraining
+import Tweedie
 
 /// A tiny class-conditional learned-sigma DiT run: 3x8x8 images, two classes (+ the null row), patch 2, two blocks.
 enum TinyDiTRun {
@@ -102,7 +103,8 @@ final class DiTTrainerTests: XCTestCase {
         r.sampleEvery = 0
         r.samplesPerClass = 1
         r.sampleSteps = 2
-        let trainer = try Trainer(recipe: r, dataset: TinyRun.dataset(), outDirectory: out, resume: false)
+        let trainer = try Trainer(recipe: r, dataset: TinyRun.dataset(), outDirectory: out, resume: false,
+                                  samples: SampleGrid())
         trainer.log = { _ in }
         try trainer.run()
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/samples/step-00000003.png"))

@@ -66,6 +66,8 @@ final class TrainCLITests: XCTestCase {
             (["train", "--recipe", scratch.appendingPathComponent("absent.json").path, "--out", out], "absent.json"),
             (["train", "--recipe", try writeRecipe(), "--out", out, "--steps", "0"], "--steps"),
             (["train", "--recipe", try writeRecipe(), "--out", out, "--prediction", "x0"], "prediction"),
+            // The sample-grid renderer checks the sampler before the first step, not at the first grid.
+            (["train", "--recipe", try writeRecipe(["sampler": "nope"], name: "sampler"), "--out", out], "sampler nope"),
         ]
         for (arguments, needle) in cases {
             let r = try ClassifierCLITests.tweedie(arguments)

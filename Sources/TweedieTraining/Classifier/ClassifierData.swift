@@ -1,4 +1,5 @@
 import TweedieCore
+import TweedieData
 
 /// Colourised Fashion-MNIST with every image painted in the hue of *another* class (label + `shift` mod 10) but
 /// labelled with its true class: a classifier that only read the hue would score near 0 here, one that reads the

@@ -1,5 +1,6 @@
 import Foundation
 import TweedieCore
+import TweedieData
 import TweedieModels
 
 /// The MODEL_CARD.md of a trained classifier folder: data recipe, exact command, training budget and the

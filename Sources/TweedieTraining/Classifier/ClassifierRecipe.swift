@@ -1,5 +1,6 @@
 import Foundation
 import TweedieCore
+import TweedieData
 import TweedieModels
 
 /// Everything that defines a classifier training run. Stored (as JSON) in every checkpoint so a resumed run

@@ -1,5 +1,5 @@
 import TweedieCore
-import TweedieSamplers
+import TweedieNoise
 
 /// The DDPM training objective: for clean x0 draw t ~ U{0..T−1} and ε ~ N(0, I), form
 /// x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε and regress the network output on ε (epsilon) or on

@@ -4,7 +4,7 @@ import Glibc
 #endif
 import TweedieCore
 import TweedieModels
-import TweedieSamplers
+import TweedieNoise
 
 /// Writes a trained network as a diffusers folder: `config.json` (the network's fields under its `_class_name`),
 /// `diffusion_pytorch_model.safetensors`, `scheduler_config.json` (DDPMScheduler) and, for class-conditional

@@ -1,4 +1,5 @@
 import TweedieCore
+import TweedieData
 
 /// The `phantom64` training stream: grey 64x64 images, unconditional, half random-ellipse phantoms and half
 /// augmented axial slices of the Colin27 brain (training slices only; `Colin27.heldOutSlices` and their

@@ -2,7 +2,7 @@ import Foundation
 import TweedieCore
 import TweedieImaging
 import TweedieModels
-import TweedieSamplers
+import TweedieNoise
 
 /// Trains a UNet2DModel or a DiT (`DifferentiableDiffusionNetwork`, chosen by the model config's `_class_name`)
 /// with the DDPM objective: AdamW, warm-up + cosine learning rate, global-norm clipping, EMA weights; writes
@@ -40,6 +40,7 @@ public final class Trainer {
     private let schedule: LearningRateSchedule
     private let scheduler: SchedulerConfig
     private let classes: Int?
+    private let sampleRenderer: SampleGridRenderer?
     /// Phase times of the latest `step()`.
     public private(set) var lastStepTiming = StepTiming()
     /// Phase times of every step the latest `run` took, in order (checkpoint and sample writing excluded).
@@ -47,8 +48,12 @@ public final class Trainer {
 
     /// Sets up a run; with `resume` it continues from the newest checkpoint in `out/checkpoints` (whose recipe
     /// must describe the same network and data), else starts from PyTorch-default initial weights.
-    public init(recipe: TrainingRecipe, dataset: TrainingDataset, outDirectory: String, resume: Bool) throws {
+    /// `samples` draws the grids of `sample_every` (none without it).
+    public init(recipe: TrainingRecipe, dataset: TrainingDataset, outDirectory: String, resume: Bool,
+                samples: SampleGridRenderer? = nil) throws {
         try recipe.validate()
+        try samples?.validate(recipe.sampleGridSettings)
+        sampleRenderer = samples
         let net = try recipe.network()
         let shape = net.sampleShape, channels = shape.first ?? 0
         guard net.outChannels == channels || net.outChannels == 2 * channels else {
@@ -213,13 +218,12 @@ public final class Trainer {
         log("checkpoint: \(path)")
     }
 
-    /// Renders the EMA sample grid of the current step to `out/samples/step-XXXXXXXX.png`.
+    /// Renders the EMA sample grid of the current step to `out/samples/step-XXXXXXXX.png` (with a renderer).
     public func writeSamples() throws {
+        guard let renderer = sampleRenderer else { return }
         let started = Date()
-        let grid = try SampleGrid.render(
-            model: network.inferenceModel(weights: emaWeights), scheduler: scheduler, classes: classes,
-            settings: SampleGrid.Settings(sampler: recipe.sampler, steps: recipe.sampleSteps, guidance: recipe.guidance,
-                                          perClass: recipe.samplesPerClass))
+        let grid = try renderer.render(model: network.inferenceModel(weights: emaWeights), scheduler: scheduler,
+                                       classes: classes, settings: recipe.sampleGridSettings)
         let dir = Trainer.join(outDirectory, "samples")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = Trainer.join(dir, String(format: "step-%08d.png", state.step))

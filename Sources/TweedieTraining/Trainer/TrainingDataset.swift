@@ -1,4 +1,5 @@
 import TweedieCore
+import TweedieData
 
 /// Images a trainer draws batches from: [C, H, W] samples in [-1, 1], optionally with class labels.
 public protocol TrainingDataset {

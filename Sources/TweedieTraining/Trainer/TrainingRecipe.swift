@@ -1,7 +1,7 @@
 import Foundation
 import TweedieCore
 import TweedieModels
-import TweedieSamplers
+import TweedieNoise
 
 /// Everything that defines a training run: data, network, objective, optimiser, schedule and bookkeeping.
 /// Read from a recipe JSON (`tweedie train --recipe`) whose keys are the snake_case names below, then overridden
@@ -174,7 +174,11 @@ public struct TrainingRecipe: Equatable {
         try check(keepCheckpoints >= 1, "keep_checkpoints: must be at least 1")
         try check(emaDecay >= 0 && emaDecay < 1, "ema_decay: must be in [0, 1)")
         try check(sampleSteps >= 1, "sample_steps: must be at least 1")
-        _ = try SamplerRegistry.sampler(named: sampler)
+    }
+
+    /// The sample grids' settings (the sampler name is checked by the renderer the trainer is given).
+    public var sampleGridSettings: SampleGridSettings {
+        SampleGridSettings(sampler: sampler, steps: sampleSteps, guidance: guidance, perClass: samplesPerClass)
     }
 
     /// The recipe as a JSON object (the keys `init(json:)` reads, with the model config inline).

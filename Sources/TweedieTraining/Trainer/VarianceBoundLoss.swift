@@ -1,6 +1,6 @@
 import Foundation
 import TweedieCore
-import TweedieSamplers
+import TweedieNoise
 
 /// The variational-bound term that trains a learned-sigma network's variance channels, as DiT trains them
 /// (Improved DDPM's L_vlb, improved-diffusion's `_vb_terms_bpd` with `learned_range`): the network's extra channels

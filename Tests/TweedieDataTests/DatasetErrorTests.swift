@@ -1,5 +1,5 @@
 import XCTest
-import TweedieTraining
+import TweedieData
 
 final class DatasetErrorTests: XCTestCase {
     func testMissingNamesPackage() {

@@ -1,5 +1,5 @@
 import TweedieCore
-import TweedieTraining
+import TweedieData
 import XCTest
 
 final class DataPhantomTests: XCTestCase {

@@ -1,8 +1,8 @@
 import Foundation
 import TweedieCore
+import TweedieData
 import TweedieImaging
 import TweedieSamplers
-import TweedieTraining
 
 /// How well a pixel-space model denoises clean images it did not train on, in one call: x0 = D(x + σε, σ), the
 /// posterior mean of Tweedie's formula. A direct, sampler-free measure of a prior (the quantity DDS, DPS and the

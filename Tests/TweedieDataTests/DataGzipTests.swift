@@ -1,6 +1,6 @@
 import Foundation
 import TweedieCore
-import TweedieTraining
+import TweedieData
 import XCTest
 
 final class DataGzipTests: XCTestCase {
