@@ -26,6 +26,22 @@ public final class AdaptiveProjectedGuidance: Guider {
         self.normThreshold = normThreshold
     }
 
+    /// `--guidance apg` with `--apg-eta`, `--apg-momentum` and `--apg-norm-threshold`.
+    public static let description = GuiderDescription(
+        name: "apg",
+        parameters: [
+            GuiderParameter(key: "apg_eta", label: "APG eta", defaultValue: 0,
+                            help: "APG weight of the parallel component (default 0)."),
+            GuiderParameter(key: "apg_momentum", label: "APG momentum", defaultValue: -0.5,
+                            help: "APG momentum (default -0.5)."),
+            GuiderParameter(key: "apg_norm_threshold", label: "APG norm threshold", defaultValue: 0, minimum: 0,
+                            help: "APG norm threshold, 0 = off (default 0)."),
+        ],
+        build: { w, v in
+            AdaptiveProjectedGuidance(scale: w, eta: v["apg_eta"] ?? 0, momentum: v["apg_momentum"] ?? -0.5,
+                                      normThreshold: v["apg_norm_threshold"] ?? 0)
+        })
+
     public func needsUnconditional(step: Int, total: Int) -> Bool { abs(scale - 1) > 1e-6 }
 
     public func reset() { running = nil }

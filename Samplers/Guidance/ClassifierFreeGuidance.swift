@@ -33,3 +33,12 @@ public final class ClassifierFreeGuidance: Guider {
 
     public func reset() {}
 }
+
+extension ClassifierFreeGuidance {
+    /// `--guidance cfg` with `--guidance-rescale`.
+    public static let description = GuiderDescription(
+        name: "cfg",
+        parameters: [GuiderParameter(key: "guidance_rescale", label: "CFG rescale", defaultValue: 0, minimum: 0,
+                                     maximum: 1, help: "CFG rescale phi in [0, 1] (default 0).")],
+        build: { w, v in ClassifierFreeGuidance(scale: w, rescale: v["guidance_rescale"] ?? 0) })
+}

@@ -14,7 +14,7 @@ func runCommandLine(_ root: TweedieCommand.Type) -> Never {
             print(EngineVersion.string)
             exit(0)
         }
-        var command = try root.parseAsRoot()
+        var command = try root.parseAsRoot(GuiderFlags.rewrite(Array(CommandLine.arguments.dropFirst())))
         try command.run()
         exit(0)
     } catch let error as TweedieError {

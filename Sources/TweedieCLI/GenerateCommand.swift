@@ -35,19 +35,14 @@ struct GenerateCommand: ParsableCommand {
     var schedule: String?
     @Option(help: "Custom descending sigmas, comma-separated (a final 0 is appended); sets the step count.")
     var sigmas: String?
-    @Option(help: "none, cfg or apg (default: cfg when the model has a null class, else none).")
+    @Option(help: ArgumentHelp("\(GuiderRegistry.names.joined(separator: ", ")) (default: cfg when the model has a null class, else none).",
+                               valueName: "name"))
     var guidance: String?
     @Option(name: .customLong("cfg-scale"), parsing: .unconditional,
             help: "Guidance scale w in [0, \(Int(ResourceLimits.maxCFGScale))]; 1 = conditional only (default 3).")
     var cfgScale: Float?
-    @Option(name: .customLong("guidance-rescale"), parsing: .unconditional, help: "CFG rescale phi in [0, 1] (default 0).")
-    var guidanceRescale: Float?
-    @Option(name: .customLong("apg-eta"), parsing: .unconditional, help: "APG weight of the parallel component (default 0).")
-    var apgEta: Float?
-    @Option(name: .customLong("apg-momentum"), parsing: .unconditional, help: "APG momentum (default -0.5).")
-    var apgMomentum: Float?
-    @Option(name: .customLong("apg-norm-threshold"), parsing: .unconditional, help: "APG norm threshold, 0 = off (default 0).")
-    var apgNormThreshold: Float?
+    @Option(name: .customLong("guidance-param"), help: ArgumentHelp(GuiderFlags.help, valueName: "key=value"))
+    var guidanceParams: [String] = []
     @Option(name: .customLong("guidance-interval"), help: "Guide only steps with START <= i/N < STOP, as START,STOP.")
     var guidanceInterval: String?
     @Option(parsing: .unconditional, help: "Noise scale of ddim (default 0) and euler_a (default 1).")

@@ -26,10 +26,7 @@ extension GenerateCommand {
         }
         if let v = guidance { s.guidance = v } else if !remaking { s.guidance = generator.defaultGuidance }
         if let v = cfgScale { s.cfgScale = v }
-        if let v = guidanceRescale { s.guidanceRescale = v }
-        if let v = apgEta { s.apgEta = v }
-        if let v = apgMomentum { s.apgMomentum = v }
-        if let v = apgNormThreshold { s.apgNormThreshold = v }
+        for (key, v) in try GuiderFlags.values(guidanceParams) { s.guidanceParameters[key] = v }
         if let text = guidanceInterval {
             let pair = try parseNumbers(text, flag: "--guidance-interval") as [Double]
             guard pair.count == 2 else {

@@ -16,16 +16,14 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var sigmas: [Float]?
     /// Noise scale of ddim / euler_a (nil: the sampler's default, 0 for ddim and 1 for euler_a).
     public var eta: Float?
-    /// none, cfg or apg.
+    /// "none" or a `GuiderRegistry` name (cfg, apg).
     public var guidance = "none"
     /// Guidance scale w (diffusers' convention: 1 = conditional only).
     public var cfgScale: Float = 3
-    /// CFG rescale phi in [0, 1].
-    public var guidanceRescale: Float = 0
-    /// APG parallel-component weight, momentum and norm threshold.
-    public var apgEta: Float = 0
-    public var apgMomentum: Float = -0.5
-    public var apgNormThreshold: Float = 0
+    /// A value for every registered guider parameter (`GuiderRegistry.parameters`, e.g. guidance_rescale,
+    /// apg_eta), stored under its key in the metadata; `guidanceParameter(_:)` falls back to the default.
+    public var guidanceParameters: [String: Float] =
+        Dictionary(uniqueKeysWithValues: GuiderRegistry.parameters.map { ($0.key, $0.defaultValue) })
     /// Guided fraction of the run [start, stop); nil: the whole run.
     public var guidanceInterval: [Double]?
     /// philox (keyed per image and purpose) or torch (torch.randn-exact, one generator per image).
@@ -47,19 +45,15 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     /// The defaults of `tweedie generate`.
     public init() {}
 
-    /// snake_case keys, spelled out so names like `classID` survive the round trip.
-    enum CodingKeys: String, CodingKey {
-        case sampler, steps, schedule, sigmas, eta, guidance, rng, seed, latents
-        case cfgScale = "cfg_scale", guidanceRescale = "guidance_rescale", apgEta = "apg_eta"
-        case apgMomentum = "apg_momentum", apgNormThreshold = "apg_norm_threshold"
-        case guidanceInterval = "guidance_interval", classID = "class", batchCount = "batch_count"
-        case startIndex = "start_index", latentsOffset = "latents_offset"
+    /// The value of guider parameter `key` (its default when unset).
+    public func guidanceParameter(_ key: String) -> Float {
+        guidanceParameters[key] ?? GuiderRegistry.parameters.first { $0.key == key }?.defaultValue ?? 0
     }
 
     /// Schedule names `--schedule` accepts.
     public static let scheduleNames = ["default", "karras", "exponential", "leading", "trailing", "linspace"]
     /// Guidance names `--guidance` accepts.
-    public static let guidanceNames = ["none", "cfg", "apg"]
+    public static var guidanceNames: [String] { GuiderRegistry.names }
     /// Noise generator names `--rng` accepts.
     public static let rngNames = ["philox", "torch"]
 
@@ -94,22 +88,16 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         if let s = sigmas, let bad = s.first(where: { !$0.isFinite || $0 < 0 }) {
             throw TweedieError.badInput("--sigmas: \(bad) is not a finite non-negative number")
         }
-        guard GenerationSettings.guidanceNames.contains(guidance) else {
-            throw TweedieError.badInput("--guidance \(guidance) is unknown; valid: "
-                                        + GenerationSettings.guidanceNames.joined(separator: ", "))
-        }
+        _ = try GuiderRegistry.description(named: guidance)
         guard cfgScale.isFinite, cfgScale >= 0, cfgScale <= ResourceLimits.maxCFGScale else {
             throw TweedieError.badInput("--cfg-scale must be a number in [0, \(Int(ResourceLimits.maxCFGScale))], "
                                         + "got \(cfgScale)")
         }
-        guard guidanceRescale.isFinite, (0...1).contains(guidanceRescale) else {
-            throw TweedieError.badInput("--guidance-rescale must be in [0, 1], got \(guidanceRescale)")
-        }
-        for (flag, v) in [("--apg-eta", apgEta), ("--apg-momentum", apgMomentum)] where !v.isFinite {
-            throw TweedieError.badInput("\(flag) must be a finite number, got \(v)")
-        }
-        guard apgNormThreshold.isFinite, apgNormThreshold >= 0 else {
-            throw TweedieError.badInput("--apg-norm-threshold must be a finite number >= 0, got \(apgNormThreshold)")
+        let known = GuiderRegistry.parameters
+        for p in known { try p.validate(guidanceParameter(p.key)) }
+        if let unknown = guidanceParameters.keys.sorted().first(where: { k in !known.contains { $0.key == k } }) {
+            throw TweedieError.badInput("guidance parameter \(unknown) is unknown; valid: "
+                                        + known.map(\.key).joined(separator: ", "))
         }
         if let iv = guidanceInterval {
             guard iv.count == 2, 0 <= iv[0], iv[0] <= iv[1], iv[1] <= 1 else {
@@ -171,13 +159,9 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
 
     /// The guidance rule, or nil for none.
     public func makeGuider() throws -> Guider? {
-        let inner: Guider
-        switch guidance {
-        case "cfg": inner = ClassifierFreeGuidance(scale: cfgScale, rescale: guidanceRescale)
-        case "apg": inner = AdaptiveProjectedGuidance(scale: cfgScale, eta: apgEta, momentum: apgMomentum,
-                                                      normThreshold: apgNormThreshold)
-        default: return nil
-        }
+        guard let description = try GuiderRegistry.description(named: guidance) else { return nil }
+        let values = Dictionary(uniqueKeysWithValues: description.parameters.map { ($0.key, guidanceParameter($0.key)) })
+        let inner = description.build(cfgScale, values)
         guard let iv = guidanceInterval else { return inner }
         return try GuidanceInterval(inner, start: iv[0], stop: iv[1])
     }

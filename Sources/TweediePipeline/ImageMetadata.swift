@@ -1,6 +1,7 @@
 import Foundation
 import TweedieCore
 import TweedieImaging
+import TweedieSamplers
 
 /// The text chunks `tweedie generate` writes into its PNGs and reads back for `--from` and `tweedie info`:
 /// `parameters` in the AUTOMATIC1111 web UI's format (a first line naming the class, then "Key: value, ..."), and
@@ -26,10 +27,9 @@ public enum ImageMetadata {
         fields += [("Seed", "\(s.seed)"), ("Size", "\(r.width)x\(r.height)"),
                    ("Model hash", String(r.model.weightsSHA256.prefix(10))), ("Model", r.model.name),
                    ("Guidance", s.guidance)]
-        if s.guidance == "cfg" && s.guidanceRescale != 0 { fields.append(("CFG rescale", number(s.guidanceRescale))) }
-        if s.guidance == "apg" {
-            fields += [("APG eta", number(s.apgEta)), ("APG momentum", number(s.apgMomentum)),
-                       ("APG norm threshold", number(s.apgNormThreshold))]
+        // Every parameter of the guider in use (e.g. APG eta, momentum, norm threshold), by its registered label.
+        if let guider = try? GuiderRegistry.description(named: s.guidance) {
+            fields += guider.parameters.map { ($0.label, number(s.guidanceParameter($0.key))) }
         }
         if let iv = s.guidanceInterval, s.guidance != "none" {
             fields.append(("Guidance interval", "\(number(iv[0]))-\(number(iv[1]))"))
@@ -89,9 +89,9 @@ public enum ImageMetadata {
                 "schedule: \(s.schedule)"]
         if let sig = s.sigmas { out.append("sigmas: " + sig.map(number).joined(separator: ",")) }
         if let e = s.eta { out.append("eta: \(number(e))") }
-        out += ["guidance: \(s.guidance)", "cfg scale: \(number(s.cfgScale))",
-                "guidance rescale: \(number(s.guidanceRescale))", "apg eta: \(number(s.apgEta))",
-                "apg momentum: \(number(s.apgMomentum))", "apg norm threshold: \(number(s.apgNormThreshold))"]
+        out += ["guidance: \(s.guidance)", "cfg scale: \(number(s.cfgScale))"]
+        out += GuiderRegistry.parameters.map { "\($0.key.replacingOccurrences(of: "_", with: " ")): "
+                                               + number(s.guidanceParameter($0.key)) }
         if let iv = s.guidanceInterval { out.append("guidance interval: \(number(iv[0])),\(number(iv[1]))") }
         if let l = s.latents { out.append("latents: \(l) [\(s.latentsOffset)]") }
         return out

@@ -83,7 +83,7 @@ final class PipelineUnitTests: XCTestCase {
     func testRecipeJSONRoundTrip() throws {
         var s = GenerationSettings()
         s.sampler = "ddim"; s.eta = 0.3; s.schedule = "custom"; s.sigmas = [14.6, 3.1, 0.1]; s.guidance = "apg"
-        s.cfgScale = 0.1; s.apgMomentum = -0.7; s.guidanceInterval = [0.1, 0.85]; s.rng = "torch"
+        s.cfgScale = 0.1; s.guidanceParameters["apg_momentum"] = -0.7; s.guidanceInterval = [0.1, 0.85]; s.rng = "torch"
         s.seed = UInt64(Int64.max); s.classID = 4; s.latents = "/tmp/l.safetensors"; s.latentsOffset = 3
         let r = ImageRecipe(model: .init(path: "/m", name: "m", weightsSHA256: "ab", vaeSHA256: nil),
                             settings: s, width: 32, height: 32, index: 9)
