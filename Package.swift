@@ -48,8 +48,8 @@ let package = Package(
                 swiftSettings: fast),
         // Generation, evaluation and the PNG recipe: models + samplers + images, without the trainer.
         .target(name: "TweediePipeline",
-                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers", "TweedieData",
-                               .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers", "TweedieOperators",
+                               "TweedieData", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: fast),
         .target(name: "Tweedie",
                 dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels", "TweedieImaging", "TweedieData",
