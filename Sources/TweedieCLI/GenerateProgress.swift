@@ -9,9 +9,10 @@ import Glibc
 /// the current step.
 private let interruptSignal = Atomic<Int32>(0)
 
-/// Ctrl-C (SIGINT) and SIGTERM handling for a run: the first signal asks the run to stop after the current step
-/// (nothing is written, exit code 128 + the signal: 130 for SIGINT, 143 for SIGTERM); the handler then restores the
-/// default action, so a second signal kills at once.
+/// Ctrl-C (SIGINT) and SIGTERM handling for a run (generate, reconstruct, train, train-classifier): the first
+/// signal asks the run to stop after the current step (generate and reconstruct write nothing, the trainers
+/// checkpoint that step; exit code 128 + the signal: 130 for SIGINT, 143 for SIGTERM); the handler then restores
+/// the default action, so a second signal kills at once.
 enum GenerateInterrupt {
     /// Exit code of a run interrupted by SIGINT (128 + SIGINT, the shell convention).
     static let exitCode: Int32 = 130

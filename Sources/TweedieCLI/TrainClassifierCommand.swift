@@ -78,7 +78,7 @@ struct TrainClassifierCommand: ParsableCommand {
         try trainer.run(stopAfter: stopAfter, shouldStop: { GenerateInterrupt.requested })
         guard trainer.isFinished else {
             trainer.log("stopped at step \(trainer.state.step)/\(trainer.totalSteps); continue with --resume")
-            if GenerateInterrupt.requested { throw ExitCode(GenerateInterrupt.exitCode) }
+            if GenerateInterrupt.requested { throw ExitCode(GenerateInterrupt.signalExitCode) }
             return
         }
         let folder = export ?? (out as NSString).appendingPathComponent("model")

@@ -62,6 +62,8 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try compute.apply()
         if summary { return try printSummary() }
+        // SIGINT/SIGTERM: finish the current step, checkpoint it, exit 130/143 (as generate does).
+        GenerateInterrupt.install()
         var r = TrainingRecipe()
         let checkpoints = (out as NSString).appendingPathComponent("checkpoints")
         if resume, let newest = TrainingCheckpoint.newest(in: checkpoints) {
@@ -98,7 +100,11 @@ struct TrainCommand: ParsableCommand {
         let dataset = try TrainingData.named(r.data)
         let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume, samples: SampleGrid())
         if json { trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
-        try trainer.run(stopAfter: stopAfter)
+        if try trainer.run(stopAfter: stopAfter, shouldStop: { GenerateInterrupt.requested }) {
+            let saved = TrainingCheckpoint.newest(in: checkpoints).map { "; checkpoint \($0)" } ?? ""
+            fputs("tweedie: interrupted at step \(trainer.state.step)/\(r.steps)\(saved); continue with --resume\n", stderr)
+            throw ExitCode(GenerateInterrupt.signalExitCode)
+        }
         trainer.log(String(format: "done: step %d, peak RSS %.1f MB", trainer.state.step, PeakMemory.megabytes))
         if json {
             let report = StepTimingReport(timings: trainer.stepTimings, batch: r.batch, fields: [

@@ -168,7 +168,10 @@ public final class Trainer {
     }
 
     /// Runs until `recipe.steps` (or `stopAfter` more steps), logging, checkpointing, sampling and exporting.
-    public func run(stopAfter: Int? = nil) throws {
+    /// `shouldStop` is asked after every step (a signal handler's flag): when it says so, the run checkpoints the
+    /// step it reached and returns true, so `--resume` continues exactly there.
+    @discardableResult
+    public func run(stopAfter: Int? = nil, shouldStop: () -> Bool = { false }) throws -> Bool {
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         try recipe.jsonText.write(toFile: Trainer.join(outDirectory, "recipe.json"), atomically: true, encoding: .utf8)
         let lossLog = try LossLog(path: Trainer.join(outDirectory, "loss.csv"), keepThrough: state.step)
@@ -181,6 +184,9 @@ public final class Trainer {
         let start = Date()
         var windowStart = Date(), windowLoss: Double = 0, windowSteps = 0
         stepTimings = []
+        var checkpointed = state.step
+        // Nothing has changed yet, so the newest checkpoint already holds this state.
+        if shouldStop() { return true }
         while state.step < end {
             let (loss, norm) = try step()
             stepTimings.append(lastStepTiming)
@@ -200,11 +206,17 @@ public final class Trainer {
             }
             if state.step % recipe.checkpointEvery == 0 || state.step == end {
                 try saveCheckpoint(elapsed: baseElapsed + Date().timeIntervalSince(start))
+                checkpointed = state.step
             }
             if recipe.sampleEvery > 0 && state.step % recipe.sampleEvery == 0 || state.step == recipe.steps {
                 try writeSamples()
             }
+            if state.step < end && shouldStop() {
+                if checkpointed != state.step { try saveCheckpoint(elapsed: baseElapsed + Date().timeIntervalSince(start)) }
+                return true
+            }
         }
+        return false
     }
 
     /// Writes a checkpoint and refreshes the diffusers folder `out/model` from the EMA weights.
