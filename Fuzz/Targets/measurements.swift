@@ -1,5 +1,6 @@
-import Tweedie
+import TweedieModels
 import TweedieOperators
+import TweediePipeline
 
 /// `tweedie reconstruct --measurements`: the measurements reader (k-space, mask, coil maps, target), then what
 /// reconstruct does with a file it accepts: build the MRI operator from the measured mask and maps and take the
