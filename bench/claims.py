@@ -75,7 +75,7 @@ def machine(tweedie=None):
 
 def engine_version():
     try:
-        text = open(os.path.join(ROOT, "Sources", "Tweedie", "Pipeline", "EngineVersion.swift")).read()
+        text = open(os.path.join(ROOT, "Sources", "TweediePipeline", "EngineVersion.swift")).read()
         return re.search(r'number\s*=\s*"([^"]+)"', text).group(1)
     except (OSError, AttributeError):
         return "?"
