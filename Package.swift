@@ -46,6 +46,12 @@ let package = Package(
         .target(name: "TweedieTraining", dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels",
                                                        "TweedieImaging", "TweedieData"],
                 swiftSettings: fast),
+        // Fine-tuning over frozen models (LoRA with reward backpropagation, zeroth-order methods): samples on the
+        // tape through the samplers and takes the trainer's optimisers, so it sits above both.
+        .target(name: "TweedieTuning",
+                dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels", "TweedieImaging", "TweedieSamplers",
+                               "TweedieTraining"],
+                swiftSettings: fast),
         // Generation, evaluation and the PNG recipe: models + samplers + images, without the trainer.
         .target(name: "TweediePipeline",
                 dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers", "TweedieOperators",
@@ -53,7 +59,8 @@ let package = Package(
                 swiftSettings: fast),
         .target(name: "Tweedie",
                 dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels", "TweedieImaging", "TweedieData",
-                               "TweedieSamplers", "TweedieOperators", "TweedieTraining", "TweediePipeline"]),
+                               "TweedieSamplers", "TweedieOperators", "TweedieTraining", "TweedieTuning",
+                               "TweediePipeline"]),
         // The CLI's folder is TweedieCLI so it cannot collide with Sources/Tweedie on a case-insensitive file system.
         .executableTarget(name: "tweedie",
                           dependencies: ["Tweedie", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -77,6 +84,8 @@ let package = Package(
         .testTarget(name: "TweedieTrainingTests",
                     dependencies: ["TweedieTraining", "TweedieData", "TweedieSamplers", "Tweedie", "TweedieTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "TweedieTuningTests",
+                    dependencies: ["TweedieTuning", "TweedieModels", "TweedieSamplers", "TweedieTestSupport"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie", "TweedieTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieGoldenTests", dependencies: ["Tweedie", "TweedieTestSupport"],
                     exclude: ["Goldens"]),

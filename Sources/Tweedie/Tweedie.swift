@@ -7,4 +7,5 @@
 @_exported import TweedieOperators
 @_exported import TweedieSamplers
 @_exported import TweedieTraining
+@_exported import TweedieTuning
 @_exported import TweediePipeline
