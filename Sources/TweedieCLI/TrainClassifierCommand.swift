@@ -17,24 +17,14 @@ struct TrainClassifierCommand: ParsableCommand {
     var export: String?
     @Flag(help: "Continue from the newest checkpoint in OUT/checkpoints (its recipe, unless flags override it).")
     var resume = false
-    @Option(name: .customLong("stop-after"), help: "Stop after this many steps of this session (checkpointing).")
-    var stopAfter: Int?
     @Option(help: "Passes over the training images.")
     var epochs: Int?
-    @Option(help: "Images per step.")
-    var batch: Int?
-    @Option(help: "Peak learning rate (AdamW).")
-    var lr: Float?
-    @Option(help: "Linear warm-up steps (then half-cosine to 0).")
-    var warmup: Int?
     @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay.")
     var weightDecay: Float?
     @Option(name: .customLong("label-smoothing"), help: "Cross-entropy label smoothing in [0, 1).")
     var labelSmoothing: Float?
     @Option(name: .customLong("grad-clip"), help: "Global gradient-norm limit (0: none).")
     var gradClip: Float?
-    @Option(help: "Seed of the initial weights and the data order.")
-    var seed: UInt64?
     @Option(name: .customLong("colour-seed"), help: "Seed of the class-linked-hue colour recipe.")
     var colourSeed: UInt64?
     @Option(help: ArgumentHelp("Output channels of each stage, comma-separated.", valueName: "c1,c2,..."))
@@ -50,12 +40,9 @@ struct TrainClassifierCommand: ParsableCommand {
     var trainLimit: Int?
     @Option(name: .customLong("eval-limit"), help: "Evaluate on the first N test images only (default: all 10,000).")
     var evalLimit: Int?
-    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
-    var checkpointEvery: Int?
-    @Option(name: .customLong("log-every"), help: "Steps between progress lines.")
-    var logEvery: Int?
     @Option(name: .customLong("data-dir"), help: "Folder of the Fashion-MNIST IDX files.")
     var dataDir: String = FashionMNIST.defaultDirectory
+    @OptionGroup var optimiser: OptimiserOptions
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -75,7 +62,7 @@ struct TrainClassifierCommand: ParsableCommand {
         trainer.log("classifier: \(trainer.network.parameterCount) parameters, \(trainer.trainCount) images, "
                     + "\(trainer.totalSteps) steps, \(Runtime.threads) thread(s)")
         GenerateInterrupt.install()
-        try trainer.run(stopAfter: stopAfter, shouldStop: { GenerateInterrupt.requested })
+        try trainer.run(stopAfter: optimiser.stopAfter, shouldStop: { GenerateInterrupt.requested })
         guard trainer.isFinished else {
             trainer.log("stopped at step \(trainer.state.step)/\(trainer.totalSteps); continue with --resume")
             if GenerateInterrupt.requested { throw ExitCode(GenerateInterrupt.signalExitCode) }
@@ -97,14 +84,11 @@ struct TrainClassifierCommand: ParsableCommand {
 
     /// Flags override the recipe (defaults, or the checkpoint's when resuming).
     private func apply(to r: inout ClassifierRecipe) throws {
+        try optimiser.apply(to: &r)
         if let epochs { r.epochs = epochs }
-        if let batch { r.batch = batch }
-        if let lr { r.learningRate = lr }
-        if let warmup { r.warmupSteps = warmup }
         if let weightDecay { r.weightDecay = weightDecay }
         if let labelSmoothing { r.labelSmoothing = labelSmoothing }
         if let gradClip { r.gradClip = gradClip }
-        if let seed { r.seed = seed }
         if let colourSeed { r.colourSeed = colourSeed }
         if let channels {
             let list = channels.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -117,9 +101,6 @@ struct TrainClassifierCommand: ParsableCommand {
         if let groups { r.config.normNumGroups = groups }
         if let recolour { r.recolour = recolour }
         if let trainLimit { r.trainLimit = trainLimit }
-        if let checkpointEvery { r.checkpointEvery = checkpointEvery }
-        if let logEvery { r.logEvery = logEvery }
         if let evalLimit, evalLimit < 1 { throw TweedieError.badInput("--eval-limit: must be at least 1") }
-        if let stopAfter, stopAfter < 1 { throw TweedieError.badInput("--stop-after: must be at least 1") }
     }
 }

@@ -21,42 +21,29 @@ struct TrainCommand: ParsableCommand {
     var modelConfig: String?
     @Option(help: "Total optimiser steps.")
     var steps: Int?
-    @Option(help: "Samples per step.")
-    var batch: Int?
-    @Option(help: "Peak learning rate (AdamW).")
-    var lr: Float?
-    @Option(help: "Linear warm-up steps.")
-    var warmup: Int?
     @Option(name: .customLong("lr-decay"), help: "After warm-up: cosine | constant.")
     var lrDecay: String?
     @Option(help: "Output folder (checkpoints/, samples/, model/, loss.csv).")
     var out: String
     @Flag(help: "Continue from the newest checkpoint in OUT/checkpoints (its recipe, unless flags override).")
     var resume = false
-    @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.")
-    var checkpointEvery: Int?
     @Option(name: .customLong("sample-every"), help: "Steps between sample grids (0: at the end only).")
     var sampleEvery: Int?
-    @Option(name: .customLong("log-every"), help: "Steps between progress lines.")
-    var logEvery: Int?
     @Option(name: .customLong("label-dropout"), help: "Probability of training a sample with the null class.")
     var labelDropout: Float?
     @Option(help: "Prediction target: epsilon | v.")
     var prediction: String?
-    @Option(help: "Seed of initialisation, data order and noise.")
-    var seed: UInt64?
     @Flag(name: .customLong("gradient-checkpointing"), help: "Recompute layers in the backward pass (less memory).")
     var gradientCheckpointing = false
     @Option(name: .customLong("init-from"), help: "Start from the weights of this diffusers folder (same architecture).")
     var initFrom: String?
-    @Option(name: .customLong("stop-after"), help: "Stop after this many steps of this session (checkpointing).")
-    var stopAfter: Int?
     @Flag(help: "Do not train: draw OUT/loss.png from OUT/loss.csv and print the newest checkpoint's progress.")
     var summary = false
     @Flag(help: ArgumentHelp("Progress to stderr; at the end print one JSON object of this session's step times "
             + "(median_ms, compute_median_ms, cpu_median_ms, samples_per_s, peak_rss_mb, phase medians, per-step times_ms, "
             + "cpu_ms and phase_ms)."))
     var json = false
+    @OptionGroup var optimiser: OptimiserOptions
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -79,28 +66,23 @@ struct TrainCommand: ParsableCommand {
         if let data { r.data = data }
         if let modelConfig { r.modelConfigJSON = try TrainingRecipe.readConfigText(modelConfig) }
         if let steps { r.steps = steps }
-        if let batch { r.batch = batch }
-        if let lr { r.learningRate = lr }
-        if let warmup { r.warmupSteps = warmup }
+        try optimiser.apply(to: &r)
         if let lrDecay {
             guard let d = LearningRateSchedule.Decay(rawValue: lrDecay) else {
                 throw TweedieError.badInput("--lr-decay: must be cosine or constant, got \(lrDecay)")
             }
             r.lrDecay = d
         }
-        if let checkpointEvery { r.checkpointEvery = checkpointEvery }
         if let sampleEvery { r.sampleEvery = sampleEvery }
-        if let logEvery { r.logEvery = logEvery }
         if let labelDropout { r.labelDropout = labelDropout }
         if let prediction { r.prediction = try TrainingRecipe.prediction(prediction, flag: "--prediction") }
-        if let seed { r.seed = seed }
         if gradientCheckpointing { r.gradientCheckpointing = true }
         if let initFrom { r.initFrom = initFrom }
         try r.validate()
         let dataset = try TrainingData.named(r.data)
         let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume, samples: SampleGrid())
         if json { trainer.log = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
-        if try trainer.run(stopAfter: stopAfter, shouldStop: { GenerateInterrupt.requested }) {
+        if try trainer.run(stopAfter: optimiser.stopAfter, shouldStop: { GenerateInterrupt.requested }) {
             let saved = TrainingCheckpoint.newest(in: checkpoints).map { "; checkpoint \($0)" } ?? ""
             fputs("tweedie: interrupted at step \(trainer.state.step)/\(r.steps)\(saved); continue with --resume\n", stderr)
             throw ExitCode(GenerateInterrupt.signalExitCode)
