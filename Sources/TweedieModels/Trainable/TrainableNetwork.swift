@@ -69,12 +69,15 @@ public enum DifferentiableNetworks {
     }
 }
 
-extension DifferentiableDiffusionNetwork {
+extension DifferentiableDiffusionNetwork where Self: DiffusionModel {
+    public var parameterShapes: [(name: String, shape: [Int])] { weights.shapes }
+
     /// The forward pass on the tape with the trainer's variables (checked against `parameterShapes` first).
-    func forward(_ tape: Tape, parameters: [String: Variable], source: String,
-                 _ body: (ForwardScope) throws -> Variable) throws -> Variable {
-        try validate(parameters.mapValues(\.shape), source: source)
-        return try body(ForwardScope(tape: tape, weights: weights, given: parameters))
+    public func forward(_ tape: Tape, parameters: [String: Variable], sample: Variable, timesteps: [Float],
+                        classLabels: [Int]?) throws -> Variable {
+        try validate(parameters.mapValues(\.shape), source: className)
+        return try forward(ForwardScope(tape: tape, weights: weights, given: parameters), sample: sample,
+                           timesteps: timesteps, classLabels: classLabels)
     }
 }
 
@@ -87,7 +90,6 @@ extension UNet2DModel: DifferentiableDiffusionNetwork {
     }
 
     public var className: String { "UNet2DModel" }
-    public var parameterShapes: [(name: String, shape: [Int])] { weights.shapes }
     public var classIDCount: Int? {
         if case .table(let n) = config.classEmbedding { return n }
         return nil
@@ -114,13 +116,6 @@ extension UNet2DModel: DifferentiableDiffusionNetwork {
         try Self.initialParameters(config: config, seed: seed)
     }
 
-    public func forward(_ tape: Tape, parameters: [String: Variable], sample: Variable, timesteps: [Float],
-                        classLabels: [Int]?) throws -> Variable {
-        try forward(tape, parameters: parameters, source: "UNet2DModel") { scope in
-            try forward(scope, sample: sample, timesteps: timesteps, classLabels: classLabels)
-        }
-    }
-
     public func inferenceModel(weights: [(String, Tensor)]) throws -> DiffusionModel {
         try UNet2DModel(config: config, store: WeightStore(source: TensorTableSource(weights)),
                         configPath: "<training config>")
@@ -136,7 +131,6 @@ extension DiTTransformer2DModel: DifferentiableDiffusionNetwork {
     }
 
     public var className: String { "DiTTransformer2DModel" }
-    public var parameterShapes: [(name: String, shape: [Int])] { weights.shapes }
     /// The real classes plus the extra null row diffusers' DiT keeps for guidance.
     public var classIDCount: Int? { config.numEmbedsAdaNorm + 1 }
 
@@ -156,13 +150,6 @@ extension DiTTransformer2DModel: DifferentiableDiffusionNetwork {
 
     public func initialParameters(seed: UInt64) throws -> [(String, Tensor)] {
         try Self.initialParameters(config: config, seed: seed)
-    }
-
-    public func forward(_ tape: Tape, parameters: [String: Variable], sample: Variable, timesteps: [Float],
-                        classLabels: [Int]?) throws -> Variable {
-        try forward(tape, parameters: parameters, source: "DiTTransformer2DModel") { scope in
-            try forward(scope, sample: sample, timesteps: timesteps, classLabels: classLabels)
-        }
     }
 
     public func inferenceModel(weights: [(String, Tensor)]) throws -> DiffusionModel {
