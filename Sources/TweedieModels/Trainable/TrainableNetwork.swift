@@ -37,27 +37,21 @@ public protocol DifferentiableDiffusionNetwork: AnyObject, NamedParameterList {
     func inferenceModel(weights: [(String, Tensor)]) throws -> DiffusionModel
 }
 
-/// Builds the differentiable network a diffusers config describes.
+/// Builds the differentiable network a diffusers config describes, through the model-kind registry: any kind whose
+/// model is a `DifferentiableDiffusionNetwork` trains (today UNet2DModel and DiT).
 public enum DifferentiableNetworks {
-    /// Class names `make` builds.
-    public static let supportedClasses = ["UNet2DModel", "DiTTransformer2DModel", "Transformer2DModel"]
-
     /// The network of config.json text `json` by its `_class_name` (UNet2DModel when absent); `source` names the
     /// config in errors.
     public static func make(configJSON json: String, source: String,
                             checkpointing: Bool = false) throws -> DifferentiableDiffusionNetwork {
         let config = try JSONConfig(data: Data(json.utf8), path: source)
         let className = try config.string("_class_name", default: "UNet2DModel")
-        var net: DifferentiableDiffusionNetwork
-        switch className {
-        case "UNet2DModel":
-            net = try UNet2DModel(config: UNet2DConfig(json: config), store: zeroStore(), configPath: source)
-        case "DiTTransformer2DModel", "Transformer2DModel":
-            net = try DiTTransformer2DModel(config: DiTConfig(json: config, className: className), store: zeroStore())
-        default:
-            throw config.invalid("_class_name", "cannot train \"\(className)\" (supported: "
-                                 + supportedClasses.joined(separator: ", ") + ")")
+        guard let kind = ModelRegistry.kind(of: className),
+              let made = try kind.prepare(config: config, className: className)(zeroStore()) as? DifferentiableDiffusionNetwork else {
+            throw config.invalid("_class_name", "cannot train \"\(className)\" (the trainable kinds are "
+                                 + "UNet2DModel and DiTTransformer2DModel/Transformer2DModel)")
         }
+        var net = made
         net.checkpointing = checkpointing
         return net
     }
