@@ -35,5 +35,7 @@ final class DDSGammaScaleTests: XCTestCase {
         XCTAssertEqual(DecomposedDiffusionSampler.effectiveGamma(2, for: mri), 2)
         let blur = try BlurOperator(height: 8, width: 8, kernel: .gaussian(sigma: 1, size: 3))
         XCTAssertEqual(DecomposedDiffusionSampler.effectiveGamma(2, for: blur), 2)
+        let ct = try ParallelBeamCT(height: 8, width: 8, views: 16)
+        XCTAssertEqual(DecomposedDiffusionSampler.effectiveGamma(2, for: ct), 2 * Float.pi / 32, accuracy: 1e-6)
     }
 }
