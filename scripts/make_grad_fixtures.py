@@ -23,7 +23,10 @@ in bits per dimension, grad_v = d loss / d v by autograd.
 
 With --optim-reference it instead prints the PyTorch/diffusers numbers pasted into OptimizerTests.swift.
 
-Run from the repository root:  python scripts/make_grad_fixtures.py  (--dit / --vlb: only that fixture)
+vae_grad holds the same for a tiny AutoencoderKL: the encoder's moments and the decoder, each against its own
+cotangent, gradients to the image, the latent and every parameter (see vae_grad_fixture).
+
+Run from the repository root:  python scripts/make_grad_fixtures.py  (--dit / --vae / --vlb: only that fixture)
 """
 import json
 import math
@@ -125,6 +128,45 @@ def dit_grad_fixture():
     save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(path, "io.safetensors"))
     n = sum(p.numel() for p in model.parameters())
     print(f"dit_grad: {n} parameters, loss {loss.item():.6f}, |grad_sample| max {x.grad.abs().max():.4f}")
+
+
+def vae_grad_fixture():
+    """vae_grad: a tiny AutoencoderKL (two levels, mid-block attention, quant convs), image [2, 3, 8, 8] and latent
+    [2, 4, 4, 4]; loss = sum(mean * Rm) + sum(logvar * Rl) + sum(decode(latent) * Rd) with the encoder's moments
+    before diffusers clamps the log-variance; grad_image, grad_latent and grad/<name> for every parameter."""
+    from diffusers import AutoencoderKL
+    torch.manual_seed(0)
+    model = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16), layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
+        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"), norm_num_groups=4, sample_size=8,
+    ).eval()
+    randomize(model, 31)
+    path = os.path.join(ROOT, "vae_grad")
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    model.save_pretrained(path, safe_serialization=True)
+    loaded = AutoencoderKL.from_pretrained(path).eval().double()
+    g = torch.Generator().manual_seed(32)
+    image = torch.rand(2, 3, 8, 8, generator=g) * 2 - 1
+    latent = torch.randn(2, 4, 4, 4, generator=g)
+    rm, rl = torch.randn(2, 4, 4, 4, generator=g), torch.randn(2, 4, 4, 4, generator=g)
+    rd = torch.randn(2, 3, 8, 8, generator=g)
+    x = image.double().requires_grad_()
+    z = latent.double().requires_grad_()
+    moments = loaded.quant_conv(loaded.encoder(x))
+    mean, logvar = torch.chunk(moments, 2, dim=1)
+    decoded = loaded.decoder(loaded.post_quant_conv(z))
+    loss = (mean * rm.double()).sum() + (logvar * rl.double()).sum() + (decoded * rd.double()).sum()
+    loss.backward()
+    io = {"image": image, "latent": latent, "cotangent_mean": rm, "cotangent_logvar": rl, "cotangent_decoded": rd,
+          "loss": loss.detach().float().reshape(1), "grad_image": x.grad.float(), "grad_latent": z.grad.float()}
+    for name, p in loaded.named_parameters():
+        io["grad/" + name] = p.grad.float().contiguous()
+    save_file({k: v.contiguous() for k, v in io.items()}, os.path.join(path, "io.safetensors"))
+    n = sum(p.numel() for p in model.parameters())
+    print(f"vae_grad: {n} parameters, loss {loss.item():.6f}, |grad_image| max {x.grad.abs().max():.4f}")
 
 
 def approx_standard_normal_cdf(x):
@@ -252,7 +294,10 @@ if __name__ == "__main__":
         dit_grad_fixture()
     elif "--vlb" in sys.argv:
         vlb_fixture()
+    elif "--vae" in sys.argv:
+        vae_grad_fixture()
     else:
         grad_fixture()
         dit_grad_fixture()
+        vae_grad_fixture()
         vlb_fixture()
