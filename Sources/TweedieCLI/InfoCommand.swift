@@ -42,6 +42,14 @@ struct InfoCommand: ParsableCommand {
         print("parameters: \(loaded.parameterCount)")
         print("tensors: \(loaded.tensorCount)")
         print("dtypes: " + Self.dtypeLine(loaded.dtypes))
+        let int8 = loaded.weights.denseLayers.compactMap { loaded.weights.providers[$0] as? Int8Weights }
+        if !int8.isEmpty {
+            let bytes = int8.reduce(0) { $0 + $1.byteCount }, elements = int8.reduce(0) { $0 + $1.values.count }
+            print("quantization: int8 weight-only, per output channel, \(int8.count) of "
+                  + "\(loaded.weights.denseLayers.count) linear/convolution layers ("
+                  + String(format: "%.2f MB with scales; %.2f MB as Float32)", Double(bytes) / 1_048_576,
+                           Double(4 * elements) / 1_048_576))
+        }
         if let judge = loaded as? TweedieClassifier {
             print("classes: \(judge.config.classNames.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))")
         }

@@ -9,7 +9,8 @@ struct TweedieCommand: ParsableCommand {
         commandName: "tweedie",
         abstract: "Diffusion and guidance sampling engine: diffusers-format U-Net, DiT and VAE on the CPU.",
         subcommands: [ForwardCommand.self, InfoCommand.self, BenchCommand.self, GenerateCommand.self, TrainCommand.self,
-                      ClassifyCommand.self, TrainClassifierCommand.self, EvaluateCommand.self, ReconstructCommand.self])
+                      ClassifyCommand.self, TrainClassifierCommand.self, EvaluateCommand.self, ReconstructCommand.self,
+                      QuantizeCommand.self])
 }
 
 OpenBLASCoreGuard.reexecIfNeeded()

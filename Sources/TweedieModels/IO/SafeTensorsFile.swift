@@ -145,6 +145,25 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// Elements of I8 tensor `name` after checking that its shape is `shape`, read straight from the mapped bytes
+    /// (quantized weights: no wider intermediate copy). Another dtype or shape is `badInput` naming the tensor.
+    public func int8s(_ name: String, shape: [Int]) throws -> [Int8] {
+        let e = try entry(name)
+        guard e.dtype == .i8 else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': dtype \(e.dtype.rawValue), expected I8")
+        }
+        guard e.shape == shape else {
+            throw TweedieError.badInput("\(path): tensor '\(name)': shape \(e.shape), expected \(shape)")
+        }
+        let src = file.bytes((dataStart + e.bytes.lowerBound)..<(dataStart + e.bytes.upperBound))
+        return [Int8](unsafeUninitializedCapacity: e.count) { dst, initialized in
+            if let s = src.baseAddress, let d = dst.baseAddress {
+                UnsafeMutableRawPointer(d).copyMemory(from: s, byteCount: e.count)
+            }
+            initialized = e.count
+        }
+    }
+
     private func entry(_ name: String) throws -> SafeTensorsHeader.Entry {
         guard let e = header.entries[name] else {
             throw TweedieError.badInput("\(path): tensor '\(name)': not found (file has \(names.count) tensors)")

@@ -5,16 +5,18 @@ import Darwin
 #endif
 import TweedieCore
 
-/// Writes safetensors files: Float32 tensors as F32 and integer arrays as I64, in sorted name order, with the
+/// Writes safetensors files: Float32 tensors as F32, integer arrays as I64 and quantized weights as I8, in sorted
+/// name order, with the
 /// header padded with spaces to a multiple of 8 bytes as the reference implementation does.
 /// The file is written under a temporary name and renamed into place, so the final path never holds a partial file.
 public enum SafeTensorsWriter {
-    /// Writes `tensors` (F32), `int64` entries (name, values, shape) and `metadata` to `path`.
+    /// Writes `tensors` (F32), `int64` and `int8` entries (name, values, shape) and `metadata` to `path`.
     /// Duplicate or reserved names, a shape that does not match the element count, or an unwritable path are
     /// `badInput` naming the path.
     public static func write(_ tensors: [(String, Tensor)], int64: [(String, [Int64], [Int])] = [],
+                             int8: [(String, [Int8], [Int])] = [],
                              metadata: [String: String] = [:], to path: String) throws {
-        enum Payload { case floats(Tensor), ints([Int64]) }
+        enum Payload { case floats(Tensor), ints([Int64]), bytes([Int8]) }
         var items: [(name: String, dtype: String, shape: [Int], payload: Payload)] = []
         for (name, t) in tensors {
             guard t.shape.reduce(1, *) == t.data.count else {
@@ -29,6 +31,13 @@ public enum SafeTensorsWriter {
                                             + "\(values.count) elements")
             }
             items.append((name, "I64", shape, .ints(values)))
+        }
+        for (name, values, shape) in int8 {
+            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+                throw TweedieError.badInput("\(path): tensor '\(name)': shape \(shape) does not hold "
+                                            + "\(values.count) elements")
+            }
+            items.append((name, "I8", shape, .bytes(values)))
         }
         items.sort { $0.name < $1.name }
         for i in items.indices {
@@ -45,7 +54,7 @@ public enum SafeTensorsWriter {
         if !metadata.isEmpty { header["__metadata__"] = .object(metadata.mapValues(JSONOutput.string)) }
         var offset = 0
         for item in items {
-            let bytes = item.shape.reduce(1, *) * (item.dtype == "F32" ? 4 : 8)
+            let bytes = item.shape.reduce(1, *) * ["F32": 4, "I64": 8, "I8": 1][item.dtype]!
             header[item.name] = .object(["dtype": .string(item.dtype), "shape": .ints(item.shape),
                                          "data_offsets": .ints([offset, offset + bytes])])
             offset += bytes
@@ -63,6 +72,7 @@ public enum SafeTensorsWriter {
                 switch item.payload {
                 case .floats(let t): try t.data.withUnsafeBytes { try out.write($0) }
                 case .ints(let v): try v.withUnsafeBytes { try out.write($0) }
+                case .bytes(let v): try v.withUnsafeBytes { try out.write($0) }
                 }
             }
             try out.commit()

@@ -12,12 +12,10 @@ public struct Conv2d {
     /// Zero padding on every side.
     public let padding: Int
 
-    /// Loads `<prefix>.weight` and `<prefix>.bias`.
+    /// Loads `<prefix>.weight` (Float32, or int8 with its scales) and `<prefix>.bias`.
     public init(_ l: WeightLoader, _ prefix: String, in inChannels: Int, out outChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = true) throws {
-        try l.load(prefix + ".weight", shape: [outChannels, inChannels, kernel, kernel])
-        if bias { try l.load(prefix + ".bias", shape: [outChannels]) }
-        l.weights.registerDense(prefix)
+        try l.loadDense(prefix, shape: [outChannels, inChannels, kernel, kernel], bias: bias)
         self.prefix = prefix
         self.outChannels = outChannels
         self.stride = stride

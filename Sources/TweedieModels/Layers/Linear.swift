@@ -10,13 +10,11 @@ public struct Linear {
     /// Output features.
     public let outFeatures: Int
 
-    /// Loads `<prefix>.weight` (and `<prefix>.bias` when `bias`); `legacyPrefix` names the same layer in old
-    /// checkpoints.
+    /// Loads `<prefix>.weight` (Float32, or int8 with its scales) and `<prefix>.bias` when `bias`; `legacyPrefix`
+    /// names the same layer in old checkpoints.
     public init(_ l: WeightLoader, _ prefix: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true,
                 legacyPrefix: String? = nil) throws {
-        try l.load(prefix + ".weight", shape: [outFeatures, inFeatures], legacyName: legacyPrefix.map { $0 + ".weight" })
-        if bias { try l.load(prefix + ".bias", shape: [outFeatures], legacyName: legacyPrefix.map { $0 + ".bias" }) }
-        l.weights.registerDense(prefix)
+        try l.loadDense(prefix, shape: [outFeatures, inFeatures], bias: bias, legacyPrefix: legacyPrefix)
         self.prefix = prefix
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures

@@ -15,14 +15,23 @@ public protocol WeightSource: AnyObject {
     func lookup(_ name: String, expected shape: [Int]) -> SafeTensorInfo?
     /// Tensor `name`, read (or created) with exactly `shape` (which `lookup` reported).
     func tensor(_ name: String, shape: [Int]) throws -> Tensor
+    /// I8 tensor `name` with exactly `shape` (quantized weights); sources without integer storage refuse.
+    func int8Values(_ name: String, shape: [Int]) throws -> [Int8]
 }
 
 extension WeightSource {
     /// Sources that only hold what they hold answer `lookup` from `info`.
     public func lookup(_ name: String, expected shape: [Int]) -> SafeTensorInfo? { info(name) }
+
+    /// Float sources hold no int8 tensors.
+    public func int8Values(_ name: String, shape: [Int]) throws -> [Int8] {
+        throw TweedieError.badInput("\(path): tensor '\(name)': this source holds no int8 tensors")
+    }
 }
 
-extension SafeTensorsFile: WeightSource {}
+extension SafeTensorsFile: WeightSource {
+    public func int8Values(_ name: String, shape: [Int]) throws -> [Int8] { try int8s(name, shape: shape) }
+}
 
 /// Hands a source's tensors out by name, each checked against the shape the network built from the config
 /// expects, and remembers which were taken so that `finish()` can report the ones nothing asked for.
@@ -46,6 +55,35 @@ public final class WeightStore {
     /// Whether the source holds `name` (or, when given, its legacy spelling).
     public func contains(_ name: String, legacyName: String? = nil) -> Bool {
         source.info(name) != nil || (legacyName.map { source.info($0) != nil } ?? false)
+    }
+
+    /// The weight of the linear or convolution layer at `prefix` when the source stores it quantized: I8 values
+    /// `<prefix>.weight` with `shape` and Float32 scales `<prefix>.weight_scale` [shape[0]] (`Int8Weights`); nil
+    /// when the weight is stored as a float. A missing, mis-shaped or non-finite scale is `badInput` naming it.
+    public func int8Weight(_ prefix: String, shape: [Int]) throws -> Int8Weights? {
+        let name = prefix + ".weight"
+        guard let info = source.info(name), info.dtype == "I8" else { return nil }
+        let scaleName = prefix + Int8Weights.scaleSuffix
+        guard let scaleInfo = source.info(scaleName) else {
+            throw TweedieError.badInput("\(source.path): quantized weight '\(name)' has no scale tensor '\(scaleName)'")
+        }
+        guard scaleInfo.shape == [shape[0]] else {
+            throw TweedieError.badInput("\(source.path): scale tensor '\(scaleName)' has shape \(scaleInfo.shape), "
+                                        + "expected [\(shape[0])] (one per output channel)")
+        }
+        guard info.shape == shape else {
+            throw TweedieError.badInput("\(source.path): tensor '\(name)' has shape \(info.shape), expected \(shape)")
+        }
+        let values = try source.int8Values(name, shape: shape)
+        let scales = try source.tensor(scaleName, shape: [shape[0]]).data
+        if let bad = scales.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw TweedieError.badInput("\(source.path): scale tensor '\(scaleName)': element \(bad) is \(scales[bad]) "
+                                        + "(scales must be finite and >= 0)")
+        }
+        taken.insert(name)
+        taken.insert(scaleName)
+        parameterCount += values.count
+        return try Int8Weights(shape: shape, values: values, scales: scales, source: source.path)
     }
 
     /// Tensor `name` with exactly `shape`. `legacyName` is the spelling old checkpoints used for the same tensor

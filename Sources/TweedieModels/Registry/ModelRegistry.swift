@@ -90,15 +90,18 @@ public enum ModelFolder {
         }
     }
 
-    /// Writes `model`'s config (with `widths` under `tweedie_layer_widths` when given) and `tensors` as a folder of
-    /// its kind; each file goes to a temporary name first and is then renamed.
-    public static func write(_ model: LoadedModel, tensors: [(String, Tensor)], widths: [String: Int]? = nil,
+    /// Writes `model`'s config (with `widths` under `tweedie_layer_widths` when given, and the `config` entries
+    /// added) and `tensors` (F32) plus `int8` tensors (I8) as a folder of its kind; each file goes to a temporary
+    /// name first and is then renamed.
+    public static func write(_ model: LoadedModel, tensors: [(String, Tensor)], int8: [(String, [Int8], [Int])] = [],
+                             widths: [String: Int]? = nil, config extra: [String: Any] = [:],
                              to directory: String, metadata: [String: String] = [:]) throws {
         guard let kind = ModelRegistry.kind(of: model.className),
               var config = try JSONSerialization.jsonObject(with: Data(model.configJSON.utf8)) as? [String: Any] else {
             throw TweedieError.badInput("\(directory): the model has no config of a known kind to write")
         }
         if let widths { config[layerWidthsKey] = widths }
+        for (key, value) in extra { config[key] = value }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
         let configPath = (directory as NSString).appendingPathComponent(configFile)
@@ -107,7 +110,7 @@ public enum ModelFolder {
         } catch {
             throw TweedieError.badInput("\(configPath): cannot be written (\(error.localizedDescription))")
         }
-        try SafeTensorsWriter.write(tensors, metadata: metadata,
+        try SafeTensorsWriter.write(tensors, int8: int8, metadata: metadata,
                                     to: (directory as NSString).appendingPathComponent(kind.weightsFile))
     }
 }

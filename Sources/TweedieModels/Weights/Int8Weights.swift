@@ -4,7 +4,14 @@ import TweedieCore
 /// scale[o] = max|W[o, ...]| / 127 and q = round(W / scale) in [-127, 127]. The model keeps only the int8 values
 /// and the scales; each forward pass dequantizes one layer's weight at a time into a temporary, so no Float32 copy
 /// of the whole network lives at once. The bias stays Float32 in the table.
+///
+/// On disk (`tweedie quantize`, `QuantizedFolder`) the layer's `<prefix>.weight` is an I8 tensor of the weight's
+/// shape and `<prefix>.weight_scale` an F32 tensor [out]; `WeightLoader.loadDense` turns that pair back into this
+/// provider without making a Float32 weight.
 public final class Int8Weights: WeightProvider {
+    /// Suffix of a layer's scale tensor: `<prefix>.weight_scale`.
+    public static let scaleSuffix = ".weight_scale"
+
     /// The weight's shape ([out, in] or [O, I, k, k]).
     public let shape: [Int]
     /// Quantized values, row-major, one row per output channel.
@@ -47,10 +54,13 @@ public final class Int8Weights: WeightProvider {
     public func dequantized() -> Tensor {
         let out = shape[0], per = values.count / max(out, 1)
         return Tensor(shape: shape) { dst in
+            guard let d = dst.baseAddress else { return }
             values.withUnsafeBufferPointer { q in
+                guard let src = q.baseAddress else { return }
+                // One contiguous row per output channel: the inner loop vectorises (int8 -> float, one multiply).
                 for o in 0..<out {
-                    let sc = scales[o]
-                    for j in 0..<per { dst[o * per + j] = Float(q[o * per + j]) * sc }
+                    let sc = scales[o], row = src + o * per, to = d + o * per
+                    for j in 0..<per { to[j] = Float(row[j]) * sc }
                 }
             }
         }

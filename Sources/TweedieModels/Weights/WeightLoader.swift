@@ -20,6 +20,19 @@ public struct WeightLoader {
         try weights.load(store, name, shape: shape, legacyName: legacyName)
     }
 
+    /// Loads the weight [out, in] or [O, I, k, k] (and, with `bias`, the bias) of the linear or convolution layer at
+    /// `prefix` and registers the layer as dense. A quantized checkpoint's I8 weight becomes the layer's
+    /// `Int8Weights` provider and no Float32 copy of it is made; the bias stays Float32.
+    public func loadDense(_ prefix: String, shape: [Int], bias: Bool, legacyPrefix: String? = nil) throws {
+        if let q = try store.int8Weight(prefix, shape: shape) {
+            weights.setProvider(q, for: prefix)
+        } else {
+            try load(prefix + ".weight", shape: shape, legacyName: legacyPrefix.map { $0 + ".weight" })
+        }
+        if bias { try load(prefix + ".bias", shape: [shape[0]], legacyName: legacyPrefix.map { $0 + ".bias" }) }
+        weights.registerDense(prefix)
+    }
+
     /// Loads `name` if the checkpoint (or generating source) has it.
     public func loadOptional(_ name: String, shape: [Int]) throws {
         try weights.loadOptional(store, name, shape: shape)
