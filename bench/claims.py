@@ -707,3 +707,47 @@ def render_accuracy_full(result):
         v = m["value"]
         lines.append(f"| `{m['name']}` | {sci(v, 2) if v is not None else 'NaN'} | {sci(m['tolerance'], 1)} |")
     return "\n".join(lines)
+
+
+# --- scripts/fuzz-report: executions per fuzz target -----------------------------------------------------------------
+
+FUZZ_TARGETS = [("safetensors", "safetensors header and tensors"), ("config", "config.json, scheduler_config.json"),
+                ("png", "PNG, text chunks, the `tweedie` recipe"), ("nifti_idx", "gzip, IDX, NIfTI-1"),
+                ("measurements", "`reconstruct --measurements` files")]
+
+
+def render_fuzz(result):
+    d, m = result["data"], result["machine"]
+    lines = ["| target | reads | executions | seconds | executions/s | crashes | date | commit |",
+             "|---|---|---:|---:|---:|---:|---|---|"]
+    known = dict(FUZZ_TARGETS)
+    order = [t for t, _ in FUZZ_TARGETS if t in d["targets"]] + sorted(set(d["targets"]) - set(known))
+    for t in order:
+        e = d["targets"][t]
+        lines.append(f"| `{t}` | {known.get(t, '')} | {thousands(e['executions'])} | {e['seconds']} | "
+                     f"{thousands(e['executions_per_second'] or 0)} | {e['crashes']} | {e['date'][:10]} | "
+                     f"{e['commit'][:12]}{'-dirty' if e['commit'].endswith('-dirty') else ''} |")
+    lines += ["", f"libFuzzer with AddressSanitizer, one job per target at nice 10 on {m.get('cpu_model', '?')} "
+                  f"({m.get('cores', '?')} cores, shared with a training job); goal {thousands(d['goal_executions'])} "
+                  f"executions per target."]
+    return "\n".join(lines)
+
+
+# --- scripts/measure-long-run: 1000 images in one process ------------------------------------------------------------
+
+def long_run_rss(result):
+    lo, hi = result["data"]["long_run"]["rss_mb_min_max_after_10pct"]
+    return f"{lo:.0f}-{hi:.0f} MB"
+
+
+def long_run_identical(result):
+    e = result["data"]["one_per_process"]
+    return f"{thousands(e['identical'])} of {thousands(e['images_compared'])}"
+
+
+def long_run_batch_rss(result):
+    return " / ".join(f"{c['peak_rss_mb']:.0f}" for c in result["data"]["batch_size_peak_rss"]) + " MB"
+
+
+def long_run_batch_sizes(result):
+    return " / ".join(str(c["batch_size"]) for c in result["data"]["batch_size_peak_rss"])
