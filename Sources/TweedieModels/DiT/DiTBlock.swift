@@ -31,7 +31,8 @@ struct DiTBlock {
         // Widths come from the tensors, so a model narrowed by pruning loads like any other.
         headDim = d / c.numAttentionHeads
         let inner = l.storedDimension(prefix + ".attn1.to_q.weight", axis: 0, expected: [d, d])
-        guard inner > 0, inner % headDim == 0 else {
+        // 0 heads: the attention was pruned whole and its branch is to_out's bias (`prunedLinear`).
+        guard inner >= 0, inner % headDim == 0 else {
             throw TweedieError.badInput("\(l.store.source.path): tensor '\(prefix).attn1.to_q.weight' has \(inner) "
                                         + "rows, not a multiple of the head size \(headDim)")
         }
@@ -68,12 +69,15 @@ struct DiTBlock {
         let m = t.chunk(adaLinear(s, t.silu(conditioning)), 6, axis: 1)
         // m: shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp
         let n1 = t.modulate(t.layerNorm(x, eps: 1e-6), shift: m[0], scale: m[1])
-        let a = toOut(s, t.attention(q: toQ(s, n1), k: toK(s, n1), v: toV(s, n1), heads: heads))
+        let a = heads == 0 ? s.prunedLinear(toOut.prefix, tokens: x.shape[0], x.shape[1], width: x.shape[2])
+            : toOut(s, t.attention(q: toQ(s, n1), k: toK(s, n1), v: toV(s, n1), heads: heads))
         let h = t.add(t.gate(a, m[2]), x)
         let normed = t.layerNorm(h, weight: s.optionalParam(prefix + ".norm3.weight"),
                                  bias: s.optionalParam(prefix + ".norm3.bias"), eps: normEps)
         let n3 = t.modulate(normed, shift: m[3], scale: m[4])
-        return t.add(t.gate(ffOut(s, feedForwardActivation(t, ffIn(s, n3))), m[5]), h)
+        let f = ffInner == 0 ? s.prunedLinear(ffOut.prefix, tokens: x.shape[0], x.shape[1], width: x.shape[2])
+            : ffOut(s, feedForwardActivation(t, ffIn(s, n3)))
+        return t.add(t.gate(f, m[5]), h)
     }
 
     private func feedForwardActivation(_ t: Tape, _ x: Variable) -> Variable {

@@ -45,7 +45,8 @@ public struct ResnetBlock2D {
         // statistics and the narrowed block computes what the gated one did.
         let perGroup = outChannels / s.groups
         let inner = l.storedDimension(prefix + ".conv1.weight", axis: 0, expected: [outChannels, inChannels, 3, 3])
-        guard inner > 0, inner % perGroup == 0 else {
+        // 0 channels: the block's inner path was pruned whole and contributes conv2's bias (`prunedMap`).
+        guard inner >= 0, inner % perGroup == 0 else {
             throw TweedieError.badInput("\(l.store.source.path): tensor '\(prefix).conv1.weight' has \(inner) output "
                                         + "channels, not whole groups of \(perGroup)")
         }
@@ -56,7 +57,8 @@ public struct ResnetBlock2D {
         } else {
             timeProj = nil
         }
-        norm2 = try GroupNorm(l, prefix + ".norm2", channels: inner, groups: inner / perGroup, eps: s.eps)
+        // One (empty) group when pruned whole: its zero-size tensors load, and it never runs.
+        norm2 = try GroupNorm(l, prefix + ".norm2", channels: inner, groups: max(inner / perGroup, 1), eps: s.eps)
         conv2 = try Conv2d(l, prefix + ".conv2", in: inner, out: outChannels, kernel: 3, padding: 1)
         innerChannels = inner
         channelsPerGroup = perGroup
@@ -73,6 +75,7 @@ public struct ResnetBlock2D {
     /// computed once by the caller), nil when the block has no time projection.
     public func callAsFunction(_ s: ForwardScope, _ x: Variable, activatedTemb: Variable?) -> Variable {
         let t = s.tape
+        if innerChannels == 0 { return pruned(s, x) }
         var input = x
         var h = act(t, norm1(s, x))
         switch resample {
@@ -104,5 +107,18 @@ public struct ResnetBlock2D {
         h = conv2(s, act(t, h))
         if let shortcut { input = shortcut(s, input) }
         return t.addDivided(input, h, divisor: outputScale)
+    }
+
+    /// The block with its inner path pruned whole: the (resampled, projected) input plus conv2's bias.
+    private func pruned(_ s: ForwardScope, _ x: Variable) -> Variable {
+        let t = s.tape
+        var input = x
+        switch resample {
+        case .none: break
+        case .up: input = t.upsampleNearest2x(input)
+        case .down: input = t.avgPool2d(input, kernel: 2)
+        }
+        if let shortcut { input = shortcut(s, input) }
+        return t.addDivided(input, s.prunedMap(conv2.prefix, shape: input.shape), divisor: outputScale)
     }
 }

@@ -20,9 +20,10 @@ public struct SpatialSelfAttention {
     public init(_ l: WeightLoader, _ prefix: String, channels: Int, headDim: Int, normGroups: Int?,
                 eps: Float, rescale: Float) throws {
         precondition(channels / headDim > 0, "SpatialSelfAttention: head dim \(headDim) exceeds \(channels) channels")
-        // The inner width comes from the tensors (fewer heads after pruning), else channels / headDim heads.
+        // The inner width comes from the tensors (fewer heads after pruning, 0 when pruned whole: the branch is then
+        // to_out's bias), else channels / headDim heads.
         let inner = l.storedDimension(prefix + ".to_q.weight", axis: 0, expected: [channels / headDim * headDim, channels])
-        guard inner > 0, inner % headDim == 0 else {
+        guard inner >= 0, inner % headDim == 0 else {
             throw TweedieError.badInput("\(l.store.source.path): tensor '\(prefix).to_q.weight' has \(inner) rows, "
                                         + "not a multiple of the head size \(headDim)")
         }
@@ -42,6 +43,7 @@ public struct SpatialSelfAttention {
     /// x [N, C, H, W] -> same shape.
     public func callAsFunction(_ s: ForwardScope, _ x: Variable) -> Variable {
         let t = s.tape, h = x.shape[2], w = x.shape[3]
+        if heads == 0 { return t.addDivided(s.prunedMap(toOut.prefix, shape: x.shape), x, divisor: rescale) }
         let tokens = t.nchwToNLC(groupNorm.map { $0(s, x) } ?? x)
         let a = t.attention(q: toQ(s, tokens), k: toK(s, tokens), v: toV(s, tokens), heads: heads)
         return t.addDivided(t.nlcToNCHW(toOut(s, a), height: h, width: w), x, divisor: rescale)

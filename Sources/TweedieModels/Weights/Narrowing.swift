@@ -12,9 +12,9 @@ public enum Narrowing {
     }
 
     /// The tensors of `weights` (in load order, without gates, LoRA factors or providers) with the units whose
-    /// gates are 0 removed, and the width of every group (units kept). A group with no unit left is `badInput`:
-    /// removing every unit changes the block's structure (its output becomes the consumer's bias alone), which the
-    /// caller must handle before export.
+    /// gates are 0 removed, and the width of every group (units kept). A group with no unit left keeps zero-size
+    /// tensors (width 0): the model then computes that branch as its consumer's bias alone (`prunedLinear`,
+    /// `prunedMap`), which is what the gates at 0 computed.
     public static func narrowed(_ model: PrunableModel) throws -> (tensors: [(String, Tensor)], widths: [String: Int]) {
         let w = model.weights
         var table = w.tensors
@@ -22,8 +22,9 @@ public enum Narrowing {
         for group in model.prunableGroups {
             let keep = kept(group, in: w)
             let units = keep.filter { $0 }.count
-            guard units > 0 else {
-                throw TweedieError.badInput("narrowing: every \(group.kind) of '\(group.consumer)' is masked out")
+            guard keep.count == group.count else {
+                throw TweedieError.badInput("narrowing: '\(group.consumer).gates' has \(keep.count) gates for "
+                                            + "\(group.count) \(group.kind)s")
             }
             widths[group.widthKey] = units
             guard units < group.count else { continue }
