@@ -124,6 +124,12 @@ public final class TweedieClassifier: LoadedModel {
     /// Class logits [N, numClasses] of `images` [N, C, S, S] on `scope`'s tape (differentiable in the images and,
     /// with the trainer's variables in the scope, in the weights).
     public func logits(_ scope: ForwardScope, images: Variable) throws -> Variable {
+        head(scope, try features(scope, images: images))
+    }
+
+    /// The globally pooled features [N, last block's channels] the linear head reads, on `scope`'s tape: the
+    /// judge's view of an image, whose pairwise distances measure the diversity of a set of samples.
+    public func features(_ scope: ForwardScope, images: Variable) throws -> Variable {
         try checkInput(images.shape)
         let t = scope.tape
         var h = images
@@ -132,8 +138,14 @@ public final class TweedieClassifier: LoadedModel {
             if i < stages.count - 1 { h = t.avgPool2d(h, kernel: 2) }
         }
         // Global average pool: one pooling window over the whole (square) final map.
-        let pooled = t.reshape(t.avgPool2d(h, kernel: config.finalSide), [h.shape[0], h.shape[1]])
-        return head(scope, pooled)
+        return t.reshape(t.avgPool2d(h, kernel: config.finalSide), [h.shape[0], h.shape[1]])
+    }
+
+    /// The pooled features of `images` [N, inChannels, S, S] in [-1, 1] (see `features(_:images:)`).
+    public func features(_ images: Tensor) throws -> Tensor {
+        try checkInput(images.shape)
+        let tape = Tape()
+        return try features(ForwardScope(tape: tape, weights: weights), images: tape.constant(images)).value
     }
 
     private func slice(_ x: Tensor, _ range: Range<Int>) -> Tensor {
