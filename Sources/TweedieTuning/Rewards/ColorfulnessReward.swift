@@ -16,11 +16,11 @@ public struct ColorfulnessReward: DifferentiableReward {
     /// The reward.
     public init() {}
 
-    public func check(sampleShape: [Int]) throws { try PixelRange.check(sampleShape, channels: 3, who: name) }
+    public func check(sampleShape: [Int]) throws { try RewardPixels.check(sampleShape, channels: 3, who: name) }
 
     public func reward(_ images: Variable) throws -> Variable {
         try check(sampleShape: Array(images.shape.dropFirst()))
-        return Self.meanSaturation(PixelRange.unit(images))
+        return Self.meanSaturation(RewardPixels.unit(images))
     }
 
     /// The mean of S over every pixel of `rgb` [N, 3, H, W] (values in [0, 1]), as a 0-d value; the pullback is

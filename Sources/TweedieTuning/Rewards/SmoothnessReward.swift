@@ -13,7 +13,7 @@ public struct SmoothnessReward: DifferentiableReward {
     public init() {}
 
     public func check(sampleShape: [Int]) throws {
-        try PixelRange.check(sampleShape, who: name)
+        try RewardPixels.check(sampleShape, who: name)
         guard sampleShape[1] >= 2 || sampleShape[2] >= 2 else {
             throw TweedieError.badInput("reward smoothness: a 1x1 image has no neighbours")
         }

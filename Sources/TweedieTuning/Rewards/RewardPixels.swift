@@ -1,7 +1,7 @@
 import TweedieCore
 
 /// Conversions of model-range images ([-1, 1]) for rewards that read pixels as a PNG would hold them.
-public enum PixelRange {
+public enum RewardPixels {
     /// (x + 1) / 2 clamped to [0, 1], on the tape: values a PNG would clip get no gradient, so a reward cannot
     /// be raised by pushing pixels past the range the image can show.
     public static func unit(_ images: Variable) -> Variable {
