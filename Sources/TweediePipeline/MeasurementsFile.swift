@@ -22,9 +22,13 @@ public struct MeasurementsFile {
 
     /// Reads `path` for a prior of `height` x `width`; `operatorName` (the `--operator` flag, if given) must agree
     /// with the k-space's rank. Throws `badInput` naming the file and field at fault.
-    public init(path: String, height h: Int, width w: Int, operatorName: String?) throws {
-        let file = try SafeTensorsFile(path: path)
-        let prefix = "--measurements \(path)"
+    public init(path: String, height: Int, width: Int, operatorName: String?) throws {
+        try self.init(file: try SafeTensorsFile(path: path), height: height, width: width, operatorName: operatorName)
+    }
+
+    /// Reads an opened safetensors file (as `init(path:...)`; the fuzz target reads one file several ways).
+    public init(file: SafeTensorsFile, height h: Int, width w: Int, operatorName: String?) throws {
+        let prefix = "--measurements \(file.path)"
         func info(_ name: String) throws -> SafeTensorInfo? {
             guard let info = file.info(name) else { return nil }
             guard info.dtype == "F32" else {
