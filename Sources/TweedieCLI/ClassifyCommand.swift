@@ -21,19 +21,45 @@ struct ClassifyCommand: ParsableCommand {
     var json = false
     @Option(help: "Images per forward pass.")
     var batch: Int = 256
+    @Option(name: .customLong("test-images"),
+            help: ArgumentHelp("Classify the first N images of the colourised Fashion-MNIST test split (the data of "
+                               + "fashion32 and dit32) instead of PNG files; each is named fashion-test:INDEX.",
+                               valueName: "N"))
+    var testImages: Int?
+    @Option(help: ArgumentHelp("Also write the judge's pooled features (what its linear head reads) of every image "
+                               + "to this safetensors file: tensor 'features' [N, F].", valueName: "file"))
+    var features: String?
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
         guard batch >= 1 else { throw TweedieError.badInput("--batch: must be at least 1, got \(batch)") }
-        guard !images.isEmpty else { throw TweedieError.badInput("classify: give at least one image or folder") }
+        guard !images.isEmpty || testImages != nil else {
+            throw TweedieError.badInput("classify: give at least one image or folder")
+        }
+        guard testImages == nil || images.isEmpty else {
+            throw TweedieError.badInput("--test-images: classifies the test split, not image files; drop one")
+        }
+        if let n = testImages, n < 1 { throw TweedieError.badInput("--test-images: must be at least 1, got \(n)") }
         let net = try TweedieClassifier(folder: model)
         let expected = try expect.map { try ClassifierImages.label($0, in: net.config) }
-        let files = try ClassifierImages.expand(images)
+        let test = try testImages.map { _ in try ColourFashionDataset(split: .test) }
+        if let n = testImages, let test, n > test.count {
+            throw TweedieError.badInput("--test-images: the test split has \(test.count) images, asked for \(n)")
+        }
+        let files = try testImages.map { n in (0..<n).map { "fashion-test:\($0)" } } ?? ClassifierImages.expand(images)
         var predictions: [ClassifierPrediction] = []
+        var pooled: [Float] = []
         for start in stride(from: 0, to: files.count, by: batch) {
-            let part = Array(files[start..<min(files.count, start + batch)])
-            predictions += try net.predict(ClassifierImages.load(part, for: net.config))
+            let range = start..<min(files.count, start + batch)
+            let x = try test.map { $0.batch(Array(range)).images }
+                ?? ClassifierImages.load(Array(files[range]), for: net.config)
+            predictions += try net.predict(x)
+            if features != nil { pooled += try net.features(x).data }
+        }
+        if let features {
+            let t = Tensor(shape: [files.count, pooled.count / max(files.count, 1)], data: pooled)
+            try SafeTensorsWriter.write([("features", t)], metadata: ["model": model], to: features)
         }
         let hits = expected.map { e in predictions.filter { $0.label == e }.count }
         if json {

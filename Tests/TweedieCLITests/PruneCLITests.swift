@@ -62,6 +62,31 @@ final class PruneCLITests: XCTestCase {
                        Int(r.stderr.components(separatedBy: "interrupted at update ").last!.prefix { $0.isNumber })! + 1)
     }
 
+    /// bench/prune's judge features: `classify --features` on PNGs and on the colourised test split.
+    func testClassifyWritesJudgeFeatures() throws {
+        let dir = try GenerateTesting.tempDir(self)
+        let judge = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("assets/classifier32/shape").path
+        let real = try GenerateCLI.run(["classify", "--model", judge, "--test-images", "6", "--features", "t.safetensors",
+                                        "--json"], in: dir)
+        XCTAssertEqual(real.status, 0, real.stderr)
+        XCTAssertTrue(real.stdout.contains("\"path\":\"fashion-test:5\""), real.stdout)
+        let t = try GenerateTesting.tensor(dir.appendingPathComponent("t.safetensors").path, "features")
+        XCTAssertEqual(t.shape, [6, 192])
+        // The judge reads 32x32 images: samples of the bundled fashion32, two steps.
+        let fashion = URL(fileURLWithPath: judge).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fashion32").path
+        XCTAssertEqual(try GenerateCLI.run(["generate", "-m", fashion, "-b", "2", "--steps", "2", "--quiet",
+                                            "-o", "g_%d.png"], in: dir).status, 0)
+        let gen = try GenerateCLI.run(["classify", "--model", judge, "g_0.png", "g_1.png", "--features", "g.safetensors"],
+                                      in: dir)
+        XCTAssertEqual(gen.status, 0, gen.stderr)
+        XCTAssertEqual(try GenerateTesting.tensor(dir.appendingPathComponent("g.safetensors").path, "features").shape,
+                       [2, 192])
+        let both = try GenerateCLI.run(["classify", "--model", judge, "g_0.png", "--test-images", "2"], in: dir)
+        XCTAssertEqual(both.status, 2, both.stderr)
+    }
+
     /// One line on stderr naming `mentions`, exit 2, and the directory as it was.
     private func assertRejected(_ args: [String], in dir: URL, mentions: [String], file: StaticString = #filePath,
                                 line: UInt = #line) throws {
