@@ -17,11 +17,15 @@ struct ForwardCommand: ParsableCommand {
     var decode = false
     @Flag(help: "AutoencoderKL: encode the image in `sample` to the latent mean.")
     var encode = false
+    @Option(help: ArgumentHelp("Merge a LoRA file (diffusers' layout) into the network at SCALE (default 1); repeatable.",
+                               valueName: "file[:scale]"))
+    var lora: [String] = []
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
         if decode && encode { throw TweedieError.badInput("--decode and --encode: choose one") }
+        let loras = try lora.map { try LoRASpec(parsing: $0) }
         let inputs = try SafeTensorsFile(path: input)
         guard inputs.info("sample") != nil else {
             throw TweedieError.badInput("\(input): missing tensor 'sample'")
@@ -34,6 +38,7 @@ struct ForwardCommand: ParsableCommand {
             guard decode || encode else {
                 throw TweedieError.badInput("\(model): an AutoencoderKL folder needs --decode or --encode")
             }
+            if !loras.isEmpty { throw TweedieError.badInput("--lora: \(model) is an AutoencoderKL, not a denoiser") }
             result = decode ? try vae.decode(sample) : try vae.encode(sample)
         } else if let m = loaded.diffusionModel {
             if decode || encode {
@@ -43,6 +48,7 @@ struct ForwardCommand: ParsableCommand {
             guard sample.rank == 4 else {
                 throw TweedieError.badInput("\(input): tensor 'sample' must be NCHW, got shape \(sample.shape)")
             }
+            for spec in loras { try spec.merge(into: m.weights, className: loaded.className) }
             let timesteps = try readTimesteps(inputs, batch: n)
             var labels: [Int]? = nil
             if inputs.info("class_labels") != nil {

@@ -7,7 +7,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Describe a model folder, a generated PNG's stored parameters, or the system with --system.")
 
-    @Argument(help: "A model folder (diffusers model or TweedieClassifier), or a PNG written by `tweedie generate`.")
+    @Argument(help: "A model folder (diffusers model or TweedieClassifier), a PNG written by `tweedie generate`, or a LoRA file (.safetensors).")
     var path: String?
     @Flag(help: "Print the CPU, threads, CPU flags and the OpenBLAS kernel in use.")
     var system = false
@@ -31,6 +31,7 @@ struct InfoCommand: ParsableCommand {
             print(try ImageMetadata.describe(pngAt: path), terminator: "")  // ends with its own newline
             return
         }
+        if path.lowercased().hasSuffix(".safetensors") { return try describeLoRA(path) }
         // Every kind loads through the registry; what is printed beyond the common facts depends on what the model
         // can do, not on its kind.
         // A pipeline folder (model_index.json) is described by its denoising network.
@@ -79,6 +80,20 @@ struct InfoCommand: ParsableCommand {
         print("scheduler: \(s.className ?? "DDPMScheduler"), \(s.numTrainTimesteps) train timesteps, \(betas), "
               + "\(s.predictionType.rawValue) prediction, \(s.timestepSpacing.rawValue) spacing, "
               + "clip_sample \(s.clipSample) (\(schedulerPath))")
+    }
+
+    /// A LoRA file: its layers, rank and alpha, and what the run that trained it recorded.
+    private func describeLoRA(_ path: String) throws {
+        let adapter = try LoRAAdapterFile.read(path)
+        print("type: LoRA adapter (diffusers/peft layout: <layer>.lora_A.weight, <layer>.lora_B.weight)")
+        print("model class: \(adapter.className ?? "not recorded")")
+        let ranks = Set(adapter.layers.map(\.rank)).sorted(), alphas = Set(adapter.layers.map(\.alpha)).sorted()
+        print("rank: " + ranks.map(String.init).joined(separator: ", ")
+              + "; alpha: " + alphas.map { GuiderParameter.text($0) }.joined(separator: ", "))
+        print("parameters: \(adapter.parameterCount)")
+        let names = adapter.layers.map(\.prefix)
+        print("layers: \(names.count) (" + names.prefix(8).joined(separator: ", ") + (names.count > 8 ? ", ..." : "") + ")")
+        for (key, value) in adapter.info.sorted(by: { $0.key < $1.key }) { print("\(key.replacingOccurrences(of: "_", with: " ")): \(value)") }
     }
 
     private static func dtypeLine(_ dtypes: [String: Int]) -> String {

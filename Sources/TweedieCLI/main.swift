@@ -10,7 +10,8 @@ struct TweedieCommand: ParsableCommand {
         abstract: "Diffusion and guidance sampling engine: diffusers-format U-Net, DiT and VAE on the CPU.",
         subcommands: [ForwardCommand.self, InfoCommand.self, BenchCommand.self, GenerateCommand.self, TrainCommand.self,
                       ClassifyCommand.self, TrainClassifierCommand.self, EvaluateCommand.self, ReconstructCommand.self,
-                      QuantizeCommand.self, PruneCommand.self])
+                      QuantizeCommand.self, PruneCommand.self, FinetuneCommand.self, ScoreCommand.self,
+                      SoupCommand.self])
 }
 
 OpenBLASCoreGuard.reexecIfNeeded()

@@ -1,5 +1,6 @@
 import Foundation
 import TweedieCore
+import TweedieTraining
 
 /// Every setting of a reward-backpropagation run (`tweedie finetune`); stored in each checkpoint, so `--resume`
 /// continues with the same ones. Defaults follow the current official code where it applies to this scale
@@ -18,6 +19,8 @@ public struct AlignPropSettings: Equatable, Sendable {
     public var loraAlpha: Float?
     public var loraTargets: LoRATargets = .attention
     public var learningRate: Float = 1e-3
+    /// Linear warm-up of the learning rate over the first updates (0: none, the official code's).
+    public var warmupSteps = 0
     public var weightDecay: Float = 1e-4
     /// Global gradient-norm clip.
     public var gradClip: Float = 1
@@ -46,6 +49,11 @@ public struct AlignPropSettings: Equatable, Sendable {
     /// The alpha in effect.
     public var alpha: Float { loraAlpha ?? Float(loraRank) }
 
+    /// The learning rate of (0-based) update k: linear warm-up to `learningRate`, then constant.
+    public func rate(at k: Int) -> Float {
+        LearningRateSchedule(base: learningRate, warmupSteps: warmupSteps, totalSteps: steps, decay: .constant).rate(at: k)
+    }
+
     /// The optimisation loop's part.
     public var loop: TuningLoopSettings {
         TuningLoopSettings(steps: steps, accumulate: accumulate, maxGradNorm: gradClip, checkpointEvery: checkpointEvery,
@@ -60,6 +68,7 @@ public struct AlignPropSettings: Equatable, Sendable {
         guard learningRate > 0, learningRate.isFinite else {
             throw TweedieError.badInput("--lr: must be a positive number, got \(learningRate)")
         }
+        guard warmupSteps >= 0 else { throw TweedieError.badInput("--warmup: must be >= 0, got \(warmupSteps)") }
         guard weightDecay >= 0, weightDecay.isFinite else {
             throw TweedieError.badInput("--weight-decay: must be >= 0, got \(weightDecay)")
         }
@@ -77,7 +86,7 @@ public struct AlignPropSettings: Equatable, Sendable {
         var o: [String: JSONOutput] = [
             "model": .string(model), "reward": .string(reward), "lora_rank": .int(loraRank),
             "lora_targets": .string(loraTargets.rawValue),
-            "lr": .number(Double(learningRate)), "weight_decay": .number(Double(weightDecay)),
+            "lr": .number(Double(learningRate)), "warmup": .int(warmupSteps), "weight_decay": .number(Double(weightDecay)),
             "grad_clip": .number(Double(gradClip)), "batch": .int(batch), "accumulate": .int(accumulate),
             "steps": .int(steps), "truncation": .string(truncation.description), "cfg_scale": .number(Double(cfgScale)),
             "sampling_steps": .int(samplingSteps), "seed": .string(String(seed)),
@@ -110,6 +119,7 @@ public struct AlignPropSettings: Equatable, Sendable {
         loraAlpha = (o["lora_alpha"] as? NSNumber)?.floatValue
         loraTargets = try LoRATargets(parsing: get("lora_targets", String.self))
         learningRate = try float("lr")
+        warmupSteps = try int("warmup")
         weightDecay = try float("weight_decay")
         gradClip = try float("grad_clip")
         batch = try int("batch")
@@ -126,3 +136,5 @@ public struct AlignPropSettings: Equatable, Sendable {
         logEvery = try int("log_every")
     }
 }
+
+extension AlignPropSettings: OptimiserSettings {}

@@ -43,6 +43,8 @@ public final class AlignPropTrainer {
         loop = try TuningLoop(parameters: parameters, optimizer: optimizer, objective: objective,
                               settings: settings.loop, directory: outDirectory,
                               metadata: [Self.settingsKey: settings.json], resume: resume)
+        let schedule = settings
+        loop.learningRate = { schedule.rate(at: $0) }
         loop.onCheckpoint = { [unowned self] state in
             try LoRAAdapterFile.write(self.adapter(state.parameters), to: self.adapterPath)
         }
