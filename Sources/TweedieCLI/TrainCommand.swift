@@ -7,8 +7,9 @@ import TweedieTraining
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a UNet2DModel or DiTTransformer2DModel (DDPM objective) on a built-in data set; writes "
-            + "checkpoints, a loss log, sample grids and a diffusers folder under --out.")
+        abstract: "Train a UNet2DModel or DiTTransformer2DModel (DDPM objective), or an AutoencoderKL (L1 + KL; a "
+            + "recipe whose model is one), on a built-in data set; writes checkpoints, a loss log, sample grids and a "
+            + "diffusers folder under --out.")
 
     @Option(help: ArgumentHelp("Recipe JSON (keys: data, model_config or model, steps, batch, lr, warmup, lr_decay, "
             + "weight_decay, grad_clip, ema_decay, label_dropout, prediction, seed, checkpoint_every, sample_every, "
@@ -51,6 +52,7 @@ struct TrainCommand: ParsableCommand {
         if summary { return try printSummary() }
         // SIGINT/SIGTERM: finish the current step, checkpoint it, exit 130/143 (as generate does).
         GenerateInterrupt.install()
+        if let autoencoder = try autoencoderRecipe() { return try runAutoencoder(autoencoder) }
         var r = TrainingRecipe()
         let checkpoints = (out as NSString).appendingPathComponent("checkpoints")
         if resume, let newest = TrainingCheckpoint.newest(in: checkpoints) {
