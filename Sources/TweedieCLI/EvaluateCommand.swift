@@ -8,14 +8,17 @@ struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Denoise held-out images at given noise levels with one model call (Tweedie's formula) and print "
-            + "PSNR of the noisy input and of the estimate, and SSIM of the estimate.")
+            + "PSNR of the noisy input and of the estimate, and SSIM of the estimate; for an AutoencoderKL folder, "
+            + "reconstruct the Fashion-MNIST test split (colourised) and print PSNR and SSIM.")
 
-    @Option(name: [.customShort("m"), .long], help: "Pixel-space model folder (UNet2DModel or DiT, no VAE).")
+    @Option(name: [.customShort("m"), .long], help: "Pixel-space model folder (UNet2DModel or DiT, no VAE), or an AutoencoderKL folder.")
     var model: String
     @Option(help: "Images: \(DenoisingEvaluation.ImageSet.allCases.map(\.rawValue).joined(separator: ", ")).")
     var images: String = DenoisingEvaluation.ImageSet.colin27HeldOut.rawValue
     @Option(help: "Noise levels in model space [-1, 1], comma-separated.")
     var sigma: String = "0.1,0.2,0.4,0.8"
+    @Option(help: "AutoencoderKL: test images to reconstruct.")
+    var count: Int = 1000
     @Option(help: "Noise seed.")
     var seed: UInt64 = 0
     @Flag(help: "Print one JSON object instead of a table.")
@@ -24,6 +27,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         try compute.apply()
+        if let vae = try? ModelFolder.load(model) as? AutoencoderKL { return try evaluateAutoencoder(vae) }
         guard let set = DenoisingEvaluation.ImageSet(rawValue: images) else {
             throw TweedieError.badInput("--images \(images): unknown image set (valid: "
                                         + DenoisingEvaluation.ImageSet.allCases.map(\.rawValue).joined(separator: ", ") + ")")
@@ -68,5 +72,19 @@ struct EvaluateCommand: ParsableCommand {
         for r in rows {
             print(String(format: "| %g | %.2f | %.2f | %.4f |", Double(r.sigma), r.noisyPSNR, r.denoisedPSNR, r.denoisedSSIM))
         }
+    }
+
+    /// Reconstruction PSNR/SSIM of an AutoencoderKL on the colourised Fashion-MNIST test split.
+    private func evaluateAutoencoder(_ vae: AutoencoderKL) throws {
+        let r = try AutoencoderEvaluation.run(vae, images: try AutoencoderEvaluation.fashionTest(count: count))
+        if json {
+            print(JSONOutput.object(["model": .string(model), "images": .string("fashion32-test"), "count": .int(r.count),
+                                     "psnr_mean": .number(r.psnrMean, decimals: 3), "psnr_std": .number(r.psnrStd, decimals: 3),
+                                     "ssim_mean": .number(r.ssimMean, decimals: 4), "ssim_std": .number(r.ssimStd, decimals: 4),
+                                     "scaling_factor": .number(Double(vae.scalingFactor), decimals: 6)]).text)
+            return
+        }
+        print(String(format: "fashion32 test split: %d images reconstructed; PSNR %.2f ± %.2f dB, SSIM %.4f ± %.4f; "
+                     + "scaling factor %g", r.count, r.psnrMean, r.psnrStd, r.ssimMean, r.ssimStd, Double(vae.scalingFactor)))
     }
 }

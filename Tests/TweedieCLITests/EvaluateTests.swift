@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Tweedie
+import TweedieTestSupport
 
 /// `DenoisingEvaluation` against denoisers whose answer is known, and `tweedie evaluate` on the bundled model.
 final class EvaluateTests: XCTestCase {
@@ -50,5 +51,30 @@ final class EvaluateTests: XCTestCase {
             XCTAssertEqual(r.status, 2, r.stderr)
             XCTAssert(r.stderr.contains(needle), r.stderr)
         }
+    }
+
+    /// An AutoencoderKL folder is evaluated by reconstruction: the CLI's figures are those of the library on the
+    /// same test images, and image 0's PSNR is recomputed here from its MSE in Float64.
+    func testAutoencoderReconstruction() throws {
+        try TestEnvironment.requireFile(FashionMNIST.defaultDirectory + "/t10k-images-idx3-ubyte.gz",
+                                        package: "dataset-fashion-mnist")
+        let folder = repoRoot.appendingPathComponent("Tests/TweedieModelsTests/Fixtures/vae").path
+        let r = try GenerateCLI.run(["evaluate", "-m", folder, "--count", "20", "--json", "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let vae = try XCTUnwrap(try ModelFolder.load(folder) as? AutoencoderKL)
+        let images = try AutoencoderEvaluation.fashionTest(count: 20)
+        let summary = try AutoencoderEvaluation.run(vae, images: images)
+        XCTAssertEqual(object["count"] as? Int, 20)
+        XCTAssertEqual(try XCTUnwrap(object["psnr_mean"] as? Double), summary.psnrMean, accuracy: 1e-3)
+        XCTAssertEqual(try XCTUnwrap(object["ssim_mean"] as? Double), summary.ssimMean, accuracy: 1e-4)
+        let one = Tensor(shape: [1, 3, 32, 32], data: Array(images.data[0..<3072]))
+        let y = try vae.decode(try vae.encode(one))
+        let mse = zip(y.data, one.data).reduce(0.0) { acc, p in
+            let a = Double(min(max((p.0 + 1) / 2, 0), 1)), b = Double((p.1 + 1) / 2)
+            return acc + (a - b) * (a - b)
+        } / 3072
+        let first = try AutoencoderEvaluation.run(vae, images: one)
+        XCTAssertEqual(first.psnrMean, -10 * log10(mse), accuracy: 1e-6)
     }
 }
