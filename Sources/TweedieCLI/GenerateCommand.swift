@@ -69,6 +69,10 @@ struct GenerateCommand: ParsableCommand {
     var saveTensor: String?
     @Option(help: "Re-make the image whose metadata this PNG holds, with the model from -m (or the bundled one).")
     var from: String?
+    @Option(help: ArgumentHelp("Merge a LoRA file (diffusers' layout, e.g. from `tweedie finetune`) into the network at "
+                               + "strength SCALE (default 1; 0 is the base model); repeatable, applied in order.",
+                               valueName: "file[:scale]"))
+    var lora: [String] = []
     @Flag(name: .customLong("trust-paths"), help: "With --from: use the model folder and latents file paths stored in the PNG.")
     var trustPaths = false
     @Flag(name: .customLong("allow-other-weights"), help: "With --from: sample even when the model's weights differ from the ones that made the PNG (a warning, not an error).")
@@ -94,6 +98,7 @@ struct GenerateCommand: ParsableCommand {
         GenerateInterrupt.install()
         let recipe = try from.map { try ImageMetadata.recipe(fromPNGAt: $0) }
         let pipeline = try SamplingPipeline(path: try modelPath(recipe: recipe))
+        for spec in try loraSpecs(recipe: recipe) { try pipeline.addLoRA(spec) }
         let generator = ImageGenerator(pipeline: pipeline)
         if let recipe { try checkWeights(recipe, pipeline: pipeline) }
         let settings = try resolveSettings(base: recipe, generator: generator)
@@ -153,6 +158,18 @@ struct GenerateCommand: ParsableCommand {
         return bundled
     }
 
+    /// The --lora files. A --from PNG made with LoRAs stores only their names, hashes and strengths (as for
+    /// latents), so --lora must name the files again; `checkWeights` then compares hashes and strengths.
+    private func loraSpecs(recipe: ImageRecipe?) throws -> [LoRASpec] {
+        let given = try lora.map { try LoRASpec(parsing: $0) }
+        if let stored = recipe?.loras, !stored.isEmpty, given.isEmpty {
+            throw TweedieError.badInput("--from \(from!): the image was made with the LoRA "
+                                        + stored.map { "\($0.name):\(GuiderParameter.text($0.scale))" }
+                                            .joined(separator: ", ") + "; give --lora FILE[:SCALE]")
+        }
+        return given
+    }
+
     /// A --from PNG made with other weights is refused unless --allow-other-weights, which makes it a warning
     /// (printed even with --quiet: the result will not match the PNG).
     private func checkWeights(_ recipe: ImageRecipe, pipeline: SamplingPipeline) throws {
@@ -166,6 +183,13 @@ struct GenerateCommand: ParsableCommand {
         if vae != recipe.model.vaeSHA256 {
             differences.append("the autoencoder's sha256 is \(vae.map { String($0.prefix(12)) } ?? "none"), the PNG's "
                                + "\(recipe.model.vaeSHA256.map { String($0.prefix(12)) } ?? "none")")
+        }
+        func loras(_ list: [LoRASpec.Applied]) -> String {
+            list.isEmpty ? "none" : list.map { "\($0.name):\(GuiderParameter.text($0.scale)) (sha256 \($0.sha256.prefix(12)))" }
+                .joined(separator: ", ")
+        }
+        if pipeline.loras != (recipe.loras ?? []) {
+            differences.append("the LoRAs are \(loras(pipeline.loras)), the PNG was made with \(loras(recipe.loras ?? []))")
         }
         guard !differences.isEmpty else { return }
         let what = "--from \(from!): " + differences.joined(separator: "; ")

@@ -37,6 +37,13 @@ public enum ImageMetadata {
         if let e = s.eta { fields.append(("Eta", number(e))) }
         fields.append(("RNG", s.rng))
         if let l = s.latents { fields.append(("Latents", "\((l as NSString).lastPathComponent)[\(s.latentsOffset)]")) }
+        if let loras = r.loras {
+            // A1111's field: each file's stem and the first 10 hex digits of its hash (the strengths are below).
+            fields.append(("Lora hashes", "\"" + loras.map {
+                "\(($0.name as NSString).deletingPathExtension): \($0.sha256.prefix(10))"
+            }.joined(separator: ", ") + "\""))
+            fields.append(("Lora scales", loras.map { number($0.scale) }.joined(separator: " ")))
+        }
         fields.append(("Version", r.engine))
         return head + "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
     }
@@ -94,6 +101,7 @@ public enum ImageMetadata {
                                                + number(s.guidanceParameter($0.key)) }
         if let iv = s.guidanceInterval { out.append("guidance interval: \(number(iv[0])),\(number(iv[1]))") }
         if let l = s.latents { out.append("latents: \(l) [\(s.latentsOffset)]") }
+        for l in r.loras ?? [] { out.append("lora: \(l.name) at \(number(l.scale)) (sha256 \(l.sha256))") }
         return out
     }
 

@@ -38,11 +38,14 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
     public var height: Int
     /// The image's index in the run that made it (output numbering; informational).
     public var index: Int
+    /// LoRA files merged into the network (file name, SHA-256, strength); nil when none was. Like a latents
+    /// file, a LoRA is stored by name and hash, never by its path.
+    public var loras: [LoRASpec.Applied]?
 
     public init(engine: String = EngineVersion.string, model: Model, settings: GenerationSettings, width: Int,
-                height: Int, index: Int) {
+                height: Int, index: Int, loras: [LoRASpec.Applied]? = nil) {
         self.engine = engine; self.model = model; self.settings = settings
-        self.width = width; self.height = height; self.index = index
+        self.width = width; self.height = height; self.index = index; self.loras = loras
     }
 
     /// The recipe of image `i` of a run made with `settings` on `pipeline`, whose class is `classID`.
@@ -61,7 +64,7 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
                           weightsSHA256: try pipeline.weightsHash(), vaeSHA256: try pipeline.vaeHash())
         let size = pipeline.imageSize
         return ImageRecipe(model: model, settings: one, width: size.width, height: size.height,
-                           index: settings.startIndex + i)
+                           index: settings.startIndex + i, loras: pipeline.loras.isEmpty ? nil : pipeline.loras)
     }
 
     /// Compact JSON with sorted keys (one line).

@@ -52,3 +52,10 @@ public struct LoRASpec: Equatable, Sendable {
         return Applied(name: (path as NSString).lastPathComponent, sha256: try SHA256.hex(fileAt: path), scale: scale)
     }
 }
+
+extension SamplingPipeline {
+    /// Merges the LoRA `spec` into the network (see `LoRASpec.merge`) and records it for the images' metadata.
+    public func addLoRA(_ spec: LoRASpec) throws {
+        loras.append(try spec.merge(into: network.weights, className: networkClassName))
+    }
+}

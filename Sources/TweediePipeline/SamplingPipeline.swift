@@ -20,6 +20,8 @@ public final class SamplingPipeline {
     public let learnedSigma: Bool
     /// The network's class name as written in its config.json.
     public let networkClassName: String
+    /// LoRA files merged into the network (`addLoRA`), in order; image metadata records them.
+    public internal(set) var loras: [LoRASpec.Applied] = []
 
     /// Loads the folder at `path` (see `ModelSource` for the layouts).
     public convenience init(path: String) throws {

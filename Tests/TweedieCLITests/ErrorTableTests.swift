@@ -126,6 +126,23 @@ final class ErrorTableTests: XCTestCase {
 
     static let none: (URL) throws -> Void = { _ in }
 
+    /// `lora.safetensors`, a LoRA of `model` (one update of `tweedie finetune`), and `other.safetensors`, whose two
+    /// layers the model lacks.
+    static let lora: (URL) throws -> Void = { dir in
+        let r = try GenerateCLI.run(["finetune", "-m", "model", "--steps", "1", "--batch", "1", "--accumulate", "1",
+                                     "--sampling-steps", "2", "--out", "ft", "--progress", "none"], in: dir)
+        precondition(r.status == 0, r.stderr)
+        try FileManager.default.moveItem(at: dir.appendingPathComponent("ft/lora.safetensors"),
+                                         to: dir.appendingPathComponent("lora.safetensors"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("ft"))
+        let layer = LoRAAdapter.Layer(prefix: "mid_block.attentions.0.to_qq", a: Tensor(shape: [2, 16]),
+                                      b: Tensor(shape: [16, 2]), alpha: 2)
+        var renamed = layer
+        renamed.prefix = "mid_block.attentions.0.to_kk"
+        try LoRAAdapterFile.write(LoRAAdapter(layers: [layer, renamed], className: "UNet2DModel"),
+                                  to: dir.appendingPathComponent("other.safetensors").path)
+    }
+
     /// Row id -> what the row's directory needs beyond `prepare`.
     static let situations: [String: (URL) throws -> Void] = [
         "steps-negative": none, "steps-limit": none, "batch-limit": none, "batch-size": none,
@@ -187,5 +204,21 @@ final class ErrorTableTests: XCTestCase {
         "recipe-interval": { try png("interval.png", in: $0, setting("guidance_interval", [0.5])) },
         "recipe-seed": { try png("seed.png", in: $0, setting("seed", -1)) },
         "recipe-batch": { try png("batch.png", in: $0, setting("batch_count", 1_000_000)) },
+        "finetune-reward": none, "finetune-rank": none, "finetune-truncation": none, "finetune-judge-size": none,
+        "lora-scale": lora, "lora-layer": lora,
+        "lora-other-model": { dir in
+            try lora(dir)
+            try FileManager.default.copyItem(at: GenerateCLI.fixtures.appendingPathComponent("dit_pipe"),
+                                             to: dir.appendingPathComponent("dit"))
+        },
+        "from-lora": { dir in
+            try lora(dir)
+            try png("tuned.png", in: dir, args: ["--lora", "lora.safetensors:0.5"]) { _ in }
+        },
+        "finetune-existing": { dir in
+            let r = try GenerateCLI.run(["finetune", "-m", "model", "--steps", "1", "--batch", "1", "--accumulate", "1",
+                                         "--sampling-steps", "2", "--out", "run", "--progress", "none"], in: dir)
+            precondition(r.status == 0, r.stderr)
+        },
     ]
 }

@@ -79,9 +79,8 @@ public struct LoRAAdapter: Equatable {
             }
         }
         guard let first = problems.first else { return }
-        let more = problems.count - 1
-        throw TweedieError.badInput("\(source): \(first)" + (more > 0 ? " (and \(more) more layer\(more == 1 ? "" : "s") "
-                                                              + "of \(layers.count) do not fit)" : ""))
+        let count = problems.count > 1 ? " (\(problems.count) of its \(layers.count) layers do not fit)" : ""
+        throw TweedieError.badInput("\(source): \(first)\(count)")
     }
 
     /// Folds the adapter into `weights` at strength `scale` (W += scale·(alpha/r)·B·A for every layer), after
