@@ -47,5 +47,16 @@ final class MappedFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
+    /// Drops the resident pages lying wholly inside `range` once their bytes have been copied out: they count in
+    /// the process's RSS while mapped, so loading a checkpoint would otherwise hold the file and the decoded
+    /// tensors at once. A later read of the range faults the bytes back in from the file.
+    func release(_ range: Range<Int>) {
+        guard let base, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+
     static func errnoText() -> String { String(cString: strerror(errno)) }
 }

@@ -105,6 +105,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             guard let s = src.baseAddress, let d = dst.baseAddress else { return }
             decodeFloats(e.dtype, from: s, into: d, count: count)
         }
+        file.release(begin..<(begin + count * e.dtype.byteSize))
         guard finite else { return t }
         let bad: Int? = t.withUnsafeBufferPointer { p in
             for i in 0..<p.count where !p[i].isFinite { return i }
@@ -155,7 +156,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard e.shape == shape else {
             throw TweedieError.badInput("\(path): tensor '\(name)': shape \(e.shape), expected \(shape)")
         }
-        let src = file.bytes((dataStart + e.bytes.lowerBound)..<(dataStart + e.bytes.upperBound))
+        let range = (dataStart + e.bytes.lowerBound)..<(dataStart + e.bytes.upperBound)
+        let src = file.bytes(range)
+        defer { file.release(range) }
         return [Int8](unsafeUninitializedCapacity: e.count) { dst, initialized in
             if let s = src.baseAddress, let d = dst.baseAddress {
                 UnsafeMutableRawPointer(d).copyMemory(from: s, byteCount: e.count)
