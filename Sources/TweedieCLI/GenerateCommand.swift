@@ -65,6 +65,8 @@ struct GenerateCommand: ParsableCommand {
     var grid: String?
     @Option(help: "Initial unit noise: safetensors file with tensor `sample` [N, C, h, w].")
     var latents: String?
+    @Option(help: "A class embedding from `tweedie invert`: its concept becomes one more class, sampled by default.")
+    var embedding: String?
     @Option(name: .customLong("save-tensor"), help: "Write the final samples (model space) as tensor `sample`.")
     var saveTensor: String?
     @Option(help: "Re-make the image whose metadata this PNG holds, with the model from -m (or the bundled one).")
@@ -98,6 +100,7 @@ struct GenerateCommand: ParsableCommand {
         GenerateInterrupt.install()
         let recipe = try from.map { try ImageMetadata.recipe(fromPNGAt: $0) }
         let pipeline = try SamplingPipeline(path: try modelPath(recipe: recipe))
+        if let path = try embeddingPath(recipe: recipe) { try pipeline.addEmbedding(path: path) }
         for spec in try loraSpecs(recipe: recipe) { try pipeline.addLoRA(spec) }
         let generator = ImageGenerator(pipeline: pipeline)
         if let recipe { try checkWeights(recipe, pipeline: pipeline) }
@@ -158,6 +161,17 @@ struct GenerateCommand: ParsableCommand {
         return bundled
     }
 
+    /// The embedding file: --embedding, or for a --from PNG made with one, --embedding must name it (the PNG stores
+    /// only its file name and hash, as for latents).
+    private func embeddingPath(recipe: ImageRecipe?) throws -> String? {
+        if let embedding { return embedding }
+        if let stored = recipe?.settings.embedding {
+            throw TweedieError.badInput("--from \(from!): the image was made with the embedding \(stored); give "
+                                        + "--embedding FILE")
+        }
+        return nil
+    }
+
     /// The --lora files. A --from PNG made with LoRAs stores only their names, hashes and strengths (as for
     /// latents), so --lora must name the files again; `checkWeights` then compares hashes and strengths.
     private func loraSpecs(recipe: ImageRecipe?) throws -> [LoRASpec] {
@@ -180,6 +194,10 @@ struct GenerateCommand: ParsableCommand {
                                + "\(recipe.model.weightsSHA256.prefix(12)) (model \(recipe.model.name))")
         }
         let vae = try pipeline.vaeHash()
+        if let stored = recipe.model.embeddingSHA256, let e = pipeline.embedding, e.sha256 != stored {
+            differences.append("\(e.path) has sha256 \(e.sha256.prefix(12)), the PNG was made with the embedding "
+                               + "\(stored.prefix(12))")
+        }
         if vae != recipe.model.vaeSHA256 {
             differences.append("the autoencoder's sha256 is \(vae.map { String($0.prefix(12)) } ?? "none"), the PNG's "
                                + "\(recipe.model.vaeSHA256.map { String($0.prefix(12)) } ?? "none")")

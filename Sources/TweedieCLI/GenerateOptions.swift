@@ -51,6 +51,11 @@ extension GenerateCommand {
             s.startIndex = recipe.index
         }
         if classID != nil && label != nil { throw TweedieError.badInput("--class and --label: give one") }
+        if let e = generator.pipeline.embedding {
+            s.embedding = absolute(e.path)
+            // The concept is what an embedding is given for: every image shows it unless a class is asked for.
+            if !remaking { s.classID = e.classID }
+        }
         if let v = classID { s.classID = v }
         if let name = label { s.classID = try generator.pipeline.classes.classID(forLabel: name) }
         if let path = latents {

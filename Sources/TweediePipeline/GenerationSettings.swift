@@ -41,6 +41,8 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var latents: String?
     /// Which entry of the latents file's batch image 0 starts from (re-making one image of a batch).
     public var latentsOffset = 0
+    /// A class embedding file (`tweedie invert`) whose concept is added as a class before sampling.
+    public var embedding: String?
 
     /// The defaults of `tweedie generate`.
     public init() {}

@@ -36,6 +36,7 @@ extension GenerationSettings {
         startIndex = try required("start_index")
         latents = try optional("latents")
         latentsOffset = try required("latents_offset")
+        embedding = try optional("embedding")
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -56,5 +57,6 @@ extension GenerationSettings {
         try c.encode(startIndex, forKey: Key("start_index"))
         try c.encodeIfPresent(latents, forKey: Key("latents"))
         try c.encode(latentsOffset, forKey: Key("latents_offset"))
+        try c.encodeIfPresent(embedding, forKey: Key("embedding"))
     }
 }

@@ -44,6 +44,10 @@ public enum ImageMetadata {
             }.joined(separator: ", ") + "\""))
             fields.append(("Lora scales", loras.map { number($0.scale) }.joined(separator: " ")))
         }
+        if let e = s.embedding {
+            fields.append(("Embedding", "\((e as NSString).lastPathComponent)"
+                           + (r.model.embeddingSHA256.map { " (\($0.prefix(10)))" } ?? "")))
+        }
         fields.append(("Version", r.engine))
         return head + "\n" + fields.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
     }
@@ -102,6 +106,8 @@ public enum ImageMetadata {
         if let iv = s.guidanceInterval { out.append("guidance interval: \(number(iv[0])),\(number(iv[1]))") }
         if let l = s.latents { out.append("latents: \(l) [\(s.latentsOffset)]") }
         for l in r.loras ?? [] { out.append("lora: \(l.name) at \(number(l.scale)) (sha256 \(l.sha256))") }
+        if let e = s.embedding { out.append("embedding: \(e)") }
+        if let h = r.model.embeddingSHA256 { out.append("embedding sha256: \(h)") }
         return out
     }
 

@@ -17,14 +17,18 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
         public var weightsSHA256: String
         /// SHA-256 of the autoencoder's weights file, for latent pipelines.
         public var vaeSHA256: String?
+        /// SHA-256 of the class embedding file (`generate --embedding`) whose concept the image shows.
+        public var embeddingSHA256: String?
 
         enum CodingKeys: String, CodingKey {
             case path, name
-            case weightsSHA256 = "weights_sha256", vaeSHA256 = "vae_sha256"
+            case weightsSHA256 = "weights_sha256", vaeSHA256 = "vae_sha256", embeddingSHA256 = "embedding_sha256"
         }
 
-        public init(path: String? = nil, name: String, weightsSHA256: String, vaeSHA256: String?) {
+        public init(path: String? = nil, name: String, weightsSHA256: String, vaeSHA256: String?,
+                    embeddingSHA256: String? = nil) {
             self.path = path; self.name = name; self.weightsSHA256 = weightsSHA256; self.vaeSHA256 = vaeSHA256
+            self.embeddingSHA256 = embeddingSHA256
         }
     }
 
@@ -60,8 +64,10 @@ public struct ImageRecipe: Codable, Equatable, Sendable {
             one.latents = (l as NSString).lastPathComponent
             one.latentsOffset = settings.latentsOffset + i
         }
-        let model = Model(name: pipeline.source.name,
-                          weightsSHA256: try pipeline.weightsHash(), vaeSHA256: try pipeline.vaeHash())
+        // Like a latents file, the embedding is stored by file name and hash, never by its path.
+        if let e = settings.embedding { one.embedding = (e as NSString).lastPathComponent }
+        let model = Model(name: pipeline.source.name, weightsSHA256: try pipeline.weightsHash(),
+                          vaeSHA256: try pipeline.vaeHash(), embeddingSHA256: pipeline.embedding?.sha256)
         let size = pipeline.imageSize
         return ImageRecipe(model: model, settings: one, width: size.width, height: size.height,
                            index: settings.startIndex + i, loras: pipeline.loras.isEmpty ? nil : pipeline.loras)

@@ -14,8 +14,10 @@ public final class SamplingPipeline {
     public let vae: AutoencoderKL?
     /// Training noise schedule and prediction type.
     public let scheduler: SchedulerConfig
-    /// Class ids, null class and names.
-    public let classes: ClassSpace
+    /// Class ids, null class and names (a concept added from an embedding file joins them).
+    public internal(set) var classes: ClassSpace
+    /// The concept added with `addEmbedding`, if any.
+    public internal(set) var embedding: AppliedEmbedding?
     /// The network also predicts a variance (DiT with out_channels = 2 x in): those channels are dropped.
     public let learnedSigma: Bool
     /// The network's class name as written in its config.json.

@@ -62,7 +62,10 @@ public final class DiTTransformer2DModel: DiffusionModel, LoadedModel {
             throw TweedieError.badInput("\(name): sample must be square with a side divisible by the patch size "
                                         + "\(p), got \(sample.shape[2])x\(sample.shape[3])")
         }
-        let labels = try ForwardInputs.labels(classLabels, batch: n, count: config.numEmbedsAdaNorm + 1, model: name)
+        // The range comes from the tables computed with (null row included): textual inversion appends concept rows.
+        let rows = blocks.first.map { scope.param($0.prefix + ".norm1.emb.class_embedder.embedding_table.weight").shape[0] }
+        let labels = try ForwardInputs.labels(classLabels, batch: n, count: rows ?? config.numEmbedsAdaNorm + 1,
+                                              model: name)
         let grid = size / p
         let pos = size == config.sampleSize ? posEmbed
             : sincos2DPositionalEmbedding(embedDim: config.innerDim, gridSize: grid,

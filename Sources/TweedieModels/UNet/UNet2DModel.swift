@@ -164,9 +164,11 @@ public final class UNet2DModel: DiffusionModel, LoadedModel {
             if classLabels != nil {
                 throw TweedieError.badInput("\(name): class labels given to an unconditional model")
             }
-        case .table(let count):
-            let labels = try ForwardInputs.labels(classLabels, batch: n, count: count, model: name)
-            emb = t.add(emb, t.embedding(labels, table: scope.param("class_embedding.weight")))
+        case .table:
+            // The range comes from the table computed with: textual inversion appends concept rows to it.
+            let table = scope.param("class_embedding.weight")
+            let labels = try ForwardInputs.labels(classLabels, batch: n, count: table.shape[0], model: name)
+            emb = t.add(emb, t.embedding(labels, table: table))
         case .timestep(let mlp):
             let labels = try ForwardInputs.labels(classLabels, batch: n, count: nil, model: name)
             emb = t.add(emb, mlp(scope, sinusoid(labels.map { Float($0) })))
