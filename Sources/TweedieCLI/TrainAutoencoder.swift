@@ -24,12 +24,7 @@ extension TrainCommand {
         if let data { r.data = data }
         if let steps { r.steps = steps }
         try optimiser.apply(to: &r)
-        if let lrDecay {
-            guard let d = LearningRateSchedule.Decay(rawValue: lrDecay) else {
-                throw TweedieError.badInput("--lr-decay: must be cosine or constant, got \(lrDecay)")
-            }
-            r.lrDecay = d
-        }
+        if let d = try decay() { r.lrDecay = d }
         if let initFrom { r.initFrom = initFrom }
         let training = try AutoencoderTraining(recipe: r, dataset: try TrainingData.named(r.data), outDirectory: out,
                                                resume: resume)
@@ -42,5 +37,14 @@ extension TrainCommand {
         }
         fputs(String(format: "done: step %d, peak RSS %.1f MB; model folder %@\n", training.loop.state.step,
                      PeakMemory.megabytes, (out as NSString).appendingPathComponent("model")), stderr)
+    }
+
+    /// `--lr-decay`, when given.
+    func decay() throws -> LearningRateSchedule.Decay? {
+        guard let lrDecay else { return nil }
+        guard let d = LearningRateSchedule.Decay(rawValue: lrDecay) else {
+            throw TweedieError.badInput("--lr-decay: must be cosine or constant, got \(lrDecay)")
+        }
+        return d
     }
 }

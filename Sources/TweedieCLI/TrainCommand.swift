@@ -69,12 +69,7 @@ struct TrainCommand: ParsableCommand {
         if let modelConfig { r.modelConfigJSON = try TrainingRecipe.readConfigText(modelConfig) }
         if let steps { r.steps = steps }
         try optimiser.apply(to: &r)
-        if let lrDecay {
-            guard let d = LearningRateSchedule.Decay(rawValue: lrDecay) else {
-                throw TweedieError.badInput("--lr-decay: must be cosine or constant, got \(lrDecay)")
-            }
-            r.lrDecay = d
-        }
+        if let d = try decay() { r.lrDecay = d }
         if let sampleEvery { r.sampleEvery = sampleEvery }
         if let labelDropout { r.labelDropout = labelDropout }
         if let prediction { r.prediction = try TrainingRecipe.prediction(prediction, flag: "--prediction") }
