@@ -215,6 +215,41 @@ final class ErrorTableTests: XCTestCase {
             try lora(dir)
             try png("tuned.png", in: dir, args: ["--lora", "lora.safetensors:0.5"]) { _ in }
         },
+        "quantize-out-exists": none,
+        "quantize-scale-missing": { dir in
+            let r = try GenerateCLI.run(["quantize", "-m", "model", "--out", "q8"], in: dir)
+            precondition(r.status == 0, r.stderr)
+            let path = dir.appendingPathComponent("q8/diffusion_pytorch_model.safetensors").path
+            let file = try SafeTensorsFile(path: path)
+            var floats: [(String, Tensor)] = [], int8: [(String, [Int8], [Int])] = []
+            for name in file.names where name != "conv_out.weight_scale" {
+                let info = file.info(name)!
+                if info.dtype == "I8" { int8.append((name, try file.int8s(name, shape: info.shape), info.shape)) }
+                else { floats.append((name, try file.tensor(name))) }
+            }
+            try SafeTensorsWriter.write(floats, int8: int8, to: path)
+        },
+        "invert-method": none,
+        "invert-images-empty": { dir in
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("empty"), withIntermediateDirectories: false)
+        },
+        "invert-images-mixed": { dir in
+            let folder = dir.appendingPathComponent("mixed")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+            for (i, side) in [16, 8].enumerated() {
+                try PNGImage(width: side, height: side, channels: 3).write(to: folder.appendingPathComponent("ref_\(i).png").path)
+            }
+        },
+        "embedding-width": { dir in
+            try ClassEmbeddingFile(rows: [("class_embedding.weight", Tensor(shape: [8]))], label: "x")
+                .write(to: dir.appendingPathComponent("wide.safetensors").path)
+        },
+        "from-embedding": { dir in
+            let model = try ModelFolder.load(dir.appendingPathComponent("model").path) as! ClassEmbeddingTables
+            try ClassEmbeddingFile(rows: [("class_embedding.weight", Tensor(shape: [model.classEmbeddingWidths[0]]))],
+                                   label: "concept").write(to: dir.appendingPathComponent("e.safetensors").path)
+            try png("concept.png", in: dir, args: ["--embedding", "e.safetensors"]) { _ in }
+        },
         "finetune-existing": { dir in
             let r = try GenerateCLI.run(["finetune", "-m", "model", "--steps", "1", "--batch", "1", "--accumulate", "1",
                                          "--sampling-steps", "2", "--out", "run", "--progress", "none"], in: dir)
