@@ -751,3 +751,132 @@ def long_run_batch_rss(result):
 
 def long_run_batch_sizes(result):
     return " / ".join(str(c["batch_size"]) for c in result["data"]["batch_size_peak_rss"])
+
+
+# --- bench/quantize: int8 weight-only quantization ------------------------------------------------------------------
+
+def quantize_stats(result, model):
+    """Judge accuracy, mean probability of the intended class and PSNR (int8 vs Float32, same seeds) of one model,
+    and its timing cells."""
+    m = result["data"]["models"][model]
+    out = {"model": model, "file_mb": (m["float32_file_bytes"] / 2 ** 20, m["int8_file_bytes"] / 2 ** 20)}
+    q = m.get("quality")
+    if q:
+        for kind in ("float32", "int8"):
+            cs = q[kind]
+            n = sum(c["n"] for c in cs)
+            out[kind] = {"correct": sum(c["correct"] for c in cs), "n": n,
+                         "p_class": sum(sum(c["p_class"]) for c in cs) / n}
+        ps = [v for c in q["int8"] for v in c["psnr_vs_f32"]]
+        finite = sorted(v for v in ps if v is not None)
+        out["psnr"] = {"median": statistics.median(finite) if finite else None, "min": finite[0] if finite else None,
+                       "identical": sum(v is None for v in ps), "n": len(ps)}
+    out["speed"] = {c["batch"]: c for c in m.get("speed", [])}
+    return out
+
+
+def render_quantize(result):
+    d = result["data"]
+    batches = d["settings"]["batches"]
+    head = ("| model | weights file MB (F32 / int8) | judge accuracy F32 | judge accuracy int8 | p(intended class) "
+            "F32 / int8 | PSNR int8 vs F32, median (min) |"
+            + "".join(f" ms/call batch {b} (F32 / int8) |" for b in batches)
+            + f" peak RSS MB batch {batches[0]} (F32 / int8) |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|" + "---:|" * (len(batches) + 1)]
+    for model in d["models"]:
+        s = quantize_stats(result, model)
+        f32, i8, p = s.get("float32"), s.get("int8"), s.get("psnr")
+        cells = [model, f"{s['file_mb'][0]:.1f} / {s['file_mb'][1]:.1f}"]
+        if f32:
+            cells += [f"{f32['correct']}/{f32['n']} ({pct(f32['correct'], f32['n'], 1)})",
+                      f"{i8['correct']}/{i8['n']} ({pct(i8['correct'], i8['n'], 1)})",
+                      f"{f32['p_class']:.3f} / {i8['p_class']:.3f}", f"{fmt(p['median'])} dB ({fmt(p['min'])})"]
+        else:
+            cells += ["n/a"] * 4
+        for b in batches:
+            c = s["speed"].get(b)
+            cells.append(f"{c['float32']['median_ms']:.1f} / {c['int8']['median_ms']:.1f}" if c else "n/a")
+        c = s["speed"].get(batches[0])
+        cells.append(f"{c['float32']['peak_rss_mb']:.0f} / {c['int8']['peak_rss_mb']:.0f}" if c else "n/a")
+        lines.append("| " + " | ".join(cells) + " |")
+    st = d["settings"]
+    lines += ["", f"Judge protocol of `bench/measure judge` on both folders with the same seeds: {st['per_class']} "
+                  f"images per class, seed {st['seed']}, {st['sampler']} {st['steps']} steps, CFG {st['cfg_scale']:g}, "
+                  f"judge {st['judge']}; "
+                  f"PSNR of each int8 PNG against the Float32 PNG of the same seed (8-bit, peak 255). Speed: "
+                  f"`tweedie bench`, timestep 500, {st['threads']} thread(s), {st['rounds']} alternating rounds of "
+                  f"{st['iters']} calls, median; peak RSS of the whole process. {day(result)}, {load_pair(result)}."]
+    return "\n".join(lines)
+
+
+# --- bench/invert: textual inversion, ZOODiP on int8 vs backprop on Float32 ----------------------------------------
+
+def _mean(xs):
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def invert_row(entry, target_hue):
+    """Mean cosine to the references, p(Bag), share judged Bag and hue error of one run's samples."""
+    hues = [h for h in entry["hue"] if h is not None]
+    err = [min(abs(h - target_hue) % 1.0, 1 - abs(h - target_hue) % 1.0) for h in hues]
+    return {"cosine": _mean(entry["cosine"]), "p_bag": _mean(entry["p_bag"]),
+            "judged": sum(p == 8 for p in entry["predicted"]), "n": len(entry["predicted"]), "hue_error": _mean(err)}
+
+
+def invert_memory(result):
+    """(backprop-F32 MB, ZO-int8 MB, ratio, ratio above the idle process) on fashion32 and on the larger U-Net."""
+    d = result["data"]
+    idle = d.get("idle_rss_mb") or 0
+    runs = {r["name"]: r for r in d["runs"]}
+    out = {}
+    if "backprop-f32" in runs and "zo-int8" in runs:
+        bp, zo = runs["backprop-f32"]["invert"]["peak_rss_mb"], runs["zo-int8"]["invert"]["peak_rss_mb"]
+        out["fashion32"] = (bp, zo, bp / zo, (bp - idle) / (zo - idle))
+    m = d.get("memory")
+    if m:
+        bp, zo, idle_m = m["backprop_f32"]["peak_rss_mb"], m["zo_int8"]["peak_rss_mb"], m["idle_rss_mb"]
+        out["large"] = (bp, zo, bp / zo, (bp - idle_m) / (zo - idle_m))
+    return out
+
+
+def render_invert(result):
+    d = result["data"]
+    st = d["settings"]
+    hue = st["target_hue"]
+    lines = ["| run | weights | gradient | passes per update | s / update | peak RSS MB | cosine to references | "
+             "p(Bag) | judged Bag | hue error |", "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+
+    def cells(entry):
+        r = invert_row(entry, hue)
+        return [f"{r['cosine']:.3f}", f"{r['p_bag']:.3f}", f"{r['judged']}/{r['n']}", f"{r['hue_error']:.3f}"]
+
+    if d.get("baseline"):
+        lines.append("| " + " | ".join([d["baseline"]["name"], "Float32", "-", "-", "-", "-"] + cells(d["baseline"])) + " |")
+    for e in d["runs"]:
+        inv = e["invert"]
+        passes = f"{inv['forward_passes_per_step']:g} forward" + (" + 1 backward" if inv["backward_passes_per_step"] else "")
+        grad = "backprop" if e["method"] == "backprop" else f"ZO, d_eff {inv['effective_dimension']}/{inv['dimension']}"
+        weights = {"float32": "Float32"}.get(e["weights"], e["weights"])
+        lines.append("| " + " | ".join([e["name"], weights, grad, passes, f"{inv['seconds_per_step']:.2f}",
+                                        f"{inv['peak_rss_mb']:.1f}"] + cells(e)) + " |")
+    mem = invert_memory(result)
+    notes = []
+    if "fashion32" in mem:
+        bp, zo, r, net = mem["fashion32"]
+        notes.append(f"fashion32 ({st['batch']} images per update): backprop-F32 {bp:.1f} MB, ZO-int8 {zo:.1f} MB, "
+                     f"**{r:.2f}x** ({net:.2f}x above the idle process's {d['idle_rss_mb']:.0f} MB)")
+    if "large" in mem:
+        m = d["memory"]
+        bp, zo, r, net = mem["large"]
+        notes.append(f"a {m['parameters'] / 1e6:.1f}M-parameter class-conditional U-Net (DDPM CIFAR-10 shape, random "
+                     f"weights, {m['steps']} updates of {m['batch']} images): backprop-F32 {bp:.1f} MB, ZO-int8 "
+                     f"{zo:.1f} MB, **{r:.2f}x** ({net:.2f}x above idle)")
+    lines += ["", "Peak RSS (whole process): " + "; ".join(notes) + "." if notes else "",
+              f"Concept: {st['references']} test-split Bags in hue {hue} (scripts/make_concept_images.py); "
+              f"{st['steps']} updates of {st['batch']} images, seed {st['seed']}, row started from the Bag row; "
+              f"{st['samples']} samples per run on the Float32 model (euler_a 20 steps, CFG 3, seeds "
+              f"{st['sample_seed']}...); cosine of the judge's pooled features ({st['judge']}) between samples and "
+              f"references; hue error: circular distance of each sample's mean hue from {hue}, in turns. "
+              f"{st['threads']} thread(s), {day(result)}, {load_pair(result)}."]
+    return "\n".join(l for l in lines if l is not None)
