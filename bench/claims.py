@@ -809,6 +809,105 @@ def render_quantize(result):
     return "\n".join(lines)
 
 
+# --- bench/prune: learned structural pruning ------------------------------------------------------------------------
+
+PRUNE_METHODS = {"trajectory": "EcoDiff (trajectory)", "one-step": "one-step local loss", "magnitude": "weight magnitude",
+                 "random": "random"}
+
+
+def prune_rows(result):
+    """One dict per folder (the unpruned model first): method, ratio, parameters, quality and speed cells."""
+    d = result["data"]
+    speed = {c["batch"]: c for c in d.get("speed", [])}
+    q = d.get("quality", {})
+    base_ms = {b: c["unpruned"]["median_ms"] for b, c in speed.items()}
+    # Table order: EcoDiff by ratio, then per ratio the one-step, magnitude and random baselines (the stored
+    # object's keys are sorted by name).
+    methods = list(PRUNE_METHODS)
+    names = ["unpruned"] + sorted(d["train"], key=lambda n: (d["train"][n]["method"] != "trajectory",
+                                                             d["train"][n]["ratio"],
+                                                             methods.index(d["train"][n]["method"])))
+    rows = []
+    for name in names:
+        t = d["train"].get(name, {})
+        row = {"name": name, "method": t.get("method"), "ratio": t.get("ratio"),
+               "removed_share": t.get("removed_share", 0.0),
+               "parameters": t.get("parameters_after", t.get("parameters_before")), "quality": q.get(name),
+               "ms": {b: c[name]["median_ms"] for b, c in speed.items() if name in c},
+               "gflop": {b: c[name].get("gflop_per_call") for b, c in speed.items() if name in c}}
+        if row["parameters"] is None:
+            row["parameters"] = next(iter(d["train"].values()))["parameters_before"]
+        row["speedup"] = {b: base_ms[b] / ms for b, ms in row["ms"].items()}
+        if row["quality"] and row["quality"].get("psnr_vs_unpruned"):
+            ps = sorted(v for v in row["quality"]["psnr_vs_unpruned"] if v is not None)
+            row["psnr"] = statistics.median(ps) if ps else None
+        rows.append(row)
+    return rows
+
+
+def prune_row(result, method, ratio):
+    return next(r for r in prune_rows(result) if r["method"] == method and abs(r["ratio"] - ratio) < 1e-9)
+
+
+def render_prune(result):
+    d = result["data"]
+    s = d["settings"]
+    batches = s["bench_batches"]
+    head = ("| method | prunable parameters removed | parameters | judge accuracy | PSNR vs unpruned, median | "
+            f"feature distance to unpruned | FD to real test images | GFLOP/call batch {batches[0]} |"
+            + "".join(f" ms/call batch {b} |" for b in batches) + f" speed-up batch {batches[-1]} |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * (len(batches) + 1)]
+    for r in prune_rows(result):
+        q = r["quality"]
+        label = "unpruned" if r["name"] == "unpruned" else PRUNE_METHODS[r["method"]]
+        cells = [label, "0" if r["name"] == "unpruned" else f"{100 * r['removed_share']:.1f} %",
+                 thousands(r["parameters"])]
+        if q:
+            cells += [f"{q['correct']}/{q['n']} ({pct(q['correct'], q['n'], 0)})",
+                      "—" if r["name"] == "unpruned" else f"{fmt(r.get('psnr'))} dB",
+                      "0" if r["name"] == "unpruned" else f"{q['feature_distance_vs_unpruned']:.2f}",
+                      f"{q['fd_real']:.2f}"]
+        else:
+            cells += ["n/a"] * 4
+        g = r["gflop"].get(batches[0])
+        cells.append("n/a" if g is None else f"{g:.3f}")
+        cells += [fmt(r["ms"].get(b)) for b in batches]
+        sp = r["speedup"].get(batches[-1])
+        cells.append("n/a" if sp is None else f"{sp:.2f}x")
+        lines.append("| " + " | ".join(cells) + " |")
+    # The run that learned the masks (the other ratios re-export it).
+    t = next(v for v in d["train"].values() if v["method"] == "trajectory" and v["log"])
+    notes = [f"{d['model']}; masks learned once by `tweedie prune` (trajectory loss, {s['calibration']} calibration "
+             f"pairs, {s['batch']} trajectories per update, {s['steps']} updates, {s['sampling_steps']} Euler steps, "
+             f"CFG {s['cfg_scale']:g}, lr {s['lr']:g}, regulariser weight {s['reg_weight']:g}: "
+             f"{sum(x['update_seconds'] for x in t['log']) / 60:.1f} min) and exported at each ratio; the one-step "
+             f"baseline learns the same way from one denoiser call per trajectory (at the first of its ratios, "
+             f"exported at the others); baselines at "
+             + " and ".join(f"{100 * r:.0f} %" for r in s["baseline_ratios"]) + " of the prunable parameters."]
+    if "quality" in d:
+        real = d["quality"]["_real"]
+        notes.append(f"Judge: {s['per_class']} images per class, seed {s['seed']}, euler_a 20 steps, CFG "
+                     f"{s['cfg_scale']:g}, {s['judge']}, the same seeds for every folder; PSNR of each pruned PNG "
+                     f"against the unpruned one of the same seed (8-bit); feature distance: mean L2 distance between "
+                     f"the judge's pooled features of the pruned and the unpruned image of the same seed (mean "
+                     f"feature norm {real['feature_norm_mean']:.1f}); FD: Fréchet distance of the judge features to "
+                     f"{real['images']} colourised test images (two halves of the unpruned set are "
+                     f"{real['fd_unpruned_self_split']:.2f} apart).")
+    if "speed" in d:
+        loads = ", ".join(c["load_after"].split()[0] for c in d["speed"])
+        notes.append(f"GFLOP/call: the GEMM work `tweedie bench` counts per call. "
+                     f"Speed: `tweedie bench`, timestep 500, {s['threads']} threads, {s['rounds']} alternating rounds "
+                     f"of {s['iters']} calls per folder, median; other work paused where possible (1-minute load "
+                     f"average after each batch size: {loads}).")
+    if "memory" in d:
+        m = d["memory"]
+        notes.append(f"Peak RSS of a training run ({s['batch']} trajectories of {s['sampling_steps']} steps with CFG): "
+                     f"{m['step_checkpointing']['peak_rss_mb']:.0f} MB with step checkpointing, "
+                     f"{m['no_checkpointing']['peak_rss_mb']:.0f} MB without.")
+    notes.append(f"{day(result)}, {load_pair(result)}.")
+    return "\n".join(lines + [""] + [" ".join(notes)])
+
+
 # --- bench/invert: textual inversion, ZOODiP on int8 vs backprop on Float32 ----------------------------------------
 
 def _mean(xs):
