@@ -1,7 +1,10 @@
 import Foundation
 import XCTest
 import TweedieTestSupport
-import Tweedie
+import TweedieCore
+import TweedieModels
+import TweedieTraining
+import TweedieTuning
 
 /// AutoencoderKL training on the shared loop: the loss falls, a resumed run is bitwise the uninterrupted one, the
 /// objective's gradient matches differences, and the exported folder loads with its measured scaling factor.
