@@ -126,6 +126,14 @@ final class ErrorTableTests: XCTestCase {
 
     static let none: (URL) throws -> Void = { _ in }
 
+    /// `run`, a pruning run of `model` stopped after its first update.
+    static let prunedRun: (URL) throws -> Void = { dir in
+        let r = try GenerateCLI.run(["prune", "-m", "model", "--out", "run", "--calibration", "1", "--batch", "1",
+                                     "--accumulate", "1", "--sampling-steps", "2", "--checkpoint-every", "1",
+                                     "--stop-after", "1", "--quiet"], in: dir)
+        precondition(r.status == 0, r.stderr)
+    }
+
     /// `lora.safetensors`, a LoRA of `model` (one update of `tweedie finetune`), and `other.safetensors`, whose two
     /// layers the model lacks.
     static let lora: (URL) throws -> Void = { dir in
@@ -250,6 +258,14 @@ final class ErrorTableTests: XCTestCase {
                                    label: "concept").write(to: dir.appendingPathComponent("e.safetensors").path)
             try png("concept.png", in: dir, args: ["--embedding", "e.safetensors"]) { _ in }
         },
+        "prune-ratio": none,
+        "prune-kind": { dir in
+            let judge = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("assets/classifier32/shape")
+            try FileManager.default.copyItem(at: judge, to: dir.appendingPathComponent("judge"))
+        },
+        "prune-resume-settings": prunedRun,
+        "prune-existing": prunedRun,
         "finetune-existing": { dir in
             let r = try GenerateCLI.run(["finetune", "-m", "model", "--steps", "1", "--batch", "1", "--accumulate", "1",
                                          "--sampling-steps", "2", "--out", "run", "--progress", "none"], in: dir)
