@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import TweedieTestSupport
 import TweedieCore
+import TweedieNoise
 import TweedieModels
 import TweedieTraining
 import TweedieTuning
