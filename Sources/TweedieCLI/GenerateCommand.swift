@@ -16,7 +16,9 @@ struct GenerateCommand: ParsableCommand {
             (or the bundled one) and must have the weights that made it (--allow-other-weights to sample anyway); \
             stored paths are followed only with --trust-paths. Files are written under temporary names and renamed \
             when the whole run has finished; a failed or interrupted run leaves nothing behind (--keep-partial keeps \
-            the finished images). Exit codes: 0 ok, 1 runtime failure (e.g. NaN during sampling), 2 bad input, \
+            the finished images). With --manifest the run is a shard of a larger job: images are committed chunk \
+            by chunk and listed with their SHA-256 in the manifest, and a re-run skips the ones that verify. Exit \
+            codes: 0 ok, 1 runtime failure (e.g. NaN during sampling), 2 bad input, \
             130 interrupted (SIGINT), 143 terminated (SIGTERM).
             """)
 
@@ -59,6 +61,13 @@ struct GenerateCommand: ParsableCommand {
     var batchSize: Int?
     @Option(name: .customLong("start-index"), parsing: .unconditional, help: "Index of the first image: seed offset and file numbering.")
     var startIndex: Int?
+    @Option(help: ArgumentHelp("Make this run one shard of a larger job: write a manifest (indices, seeds, settings, weights and "
+                               + "image SHA-256s) after every chunk; a re-run skips the images it lists that still verify. "
+                               + "`tweedie merge` checks a job's manifests.", valueName: "file"))
+    var manifest: String?
+    @Option(name: .customLong("job-size"), parsing: .unconditional,
+            help: "With --manifest: images in the whole job (indices 0..<N), so merge can tell that a last shard is missing.")
+    var jobSize: Int?
     @Option(name: [.short, .customLong("output")], help: "Output PNG path; printf pattern on the image index, e.g. out/img_%03d.png.")
     var output = "output.png"
     @Option(help: "Also write all images as one grid PNG (at most \(ResourceLimits.maxGridImages) images).")
@@ -114,6 +123,9 @@ struct GenerateCommand: ParsableCommand {
                                       sampleElements: pipeline.sampleShape.reduce(1, *))
 
         var writer = try GenerateWriter(command: self, settings: settings, pipeline: pipeline)
+        let shard = try openShard(settings: settings, pipeline: pipeline)
+        let plan = shard?.plan(settings: settings, chunk: chunk)
+            ?? stride(from: 0, to: settings.batchCount, by: chunk).map { ($0, min(chunk, settings.batchCount - $0)) }
         let steps = try generator.schedule(settings).sigmas.count - 1
         let progressBar = GenerateProgress(mode: quiet ? .none : progressMode,
                                            label: settings.batchCount == 1 ? "1 image" : "\(settings.batchCount) images")
@@ -121,8 +133,8 @@ struct GenerateCommand: ParsableCommand {
         progressBar.begin()
         do {
             if GenerateInterrupt.requested { throw interrupted(step: 0, of: steps) }
-            for first in stride(from: 0, to: settings.batchCount, by: chunk) {
-                let part = settings.chunk(first: first, count: min(chunk, settings.batchCount - first))
+            for (first, count) in plan {
+                let part = settings.chunk(first: first, count: count)
                 if chunk < settings.batchCount {
                     progressBar.beginChunk(label: "images \(first + 1)-\(first + part.batchCount) of \(settings.batchCount)")
                 }
@@ -140,8 +152,10 @@ struct GenerateCommand: ParsableCommand {
                     throw interrupted(step: lastStep + 1, of: steps)
                 }
                 try writer.stage(result, settings: part)
+                if let shard, let manifest { try shard.record(try writer.commitChunk(), manifestPath: manifest) }
             }
             progressBar.finish()
+            try shard?.progress.finish()
             try writer.finish(seconds: progressBar.elapsed, steps: steps)
         } catch {
             progressBar.finish()
@@ -149,6 +163,20 @@ struct GenerateCommand: ParsableCommand {
             if kept > 0 { fputs("tweedie: kept \(kept) finished file\(kept == 1 ? "" : "s") (--keep-partial)\n", stderr) }
             throw error
         }
+    }
+
+    /// The shard manifest of a --manifest run (nil without one); --grid and --save-tensor need every image of one
+    /// process, so they are refused here.
+    private func openShard(settings: GenerationSettings, pipeline: SamplingPipeline) throws -> GenerateShard? {
+        guard let manifest else {
+            if jobSize != nil { throw TweedieError.badInput("--job-size: only with --manifest") }
+            return nil
+        }
+        for (flag, value) in [("--grid", grid), ("--save-tensor", saveTensor)] where value != nil {
+            throw TweedieError.badInput("\(flag): not with --manifest (a shard holds part of a job; make it from the merged images)")
+        }
+        try OutputPattern.checkWritable(manifest, flag: "--manifest")
+        return try GenerateShard(path: manifest, settings: settings, pipeline: pipeline, jobSize: jobSize, quiet: quiet)
     }
 
     /// The model folder: -m, else (with --trust-paths) the one a --from PNG names, else the bundled model.

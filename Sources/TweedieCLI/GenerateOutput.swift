@@ -25,6 +25,15 @@ struct GenerateWriter {
         let clipped: Double
     }
     private var records: [Record] = []
+    /// An image file staged since the last `commitChunk` (what a shard manifest records of it).
+    struct Written {
+        let index: Int
+        let path: String
+        let seed: UInt64
+        let classID: Int?
+        let sha256: String
+    }
+    private var pending: [Written] = []
     private var gridImages: [PNGImage] = []
     private var samples: [Float] = []
 
@@ -96,13 +105,23 @@ struct GenerateWriter {
                 text = try ImageMetadata.textChunks(recipe, label: label)
             }
             let file = path(index - settings.startIndex)
-            try staged.stage(try image.encoded(text: text, name: file), for: file)
+            let bytes = try image.encoded(text: text, name: file)
+            try staged.stage(bytes, for: file)
+            pending.append(Written(index: index, path: file, seed: result.seeds[i], classID: classID,
+                                   sha256: SHA256.hex(bytes)))
             let saturation = image.channels >= 3 ? try ImageMetrics.meanSaturation([image]) : nil
             records.append(Record(index: index, seed: result.seeds[i], classID: classID, saturation: saturation,
                                   clipped: clipped[i]))
             if grid != nil { gridImages.append(image) }
         }
         if tensor != nil { samples += result.samples.data }
+    }
+
+    /// Moves the images staged so far into place (a shard commits chunk by chunk) and returns them.
+    mutating func commitChunk() throws -> [Written] {
+        try staged.commit()
+        defer { pending.removeAll() }
+        return pending
     }
 
     /// Stages the grid and tensor, moves every file into place and reports them.
@@ -114,7 +133,8 @@ struct GenerateWriter {
         }
         try staged.commit()
         var out = ""
-        for (i, r) in records.enumerated() {
+        for r in records {
+            let i = r.index - settings.startIndex  // a resumed shard makes only some of its images
             let label = r.classID.flatMap { pipeline.classes.name(of: $0) }
             if json {
                 out += jsonLine(["path": path(i), "index": r.index, "seed": r.seed,
@@ -133,7 +153,7 @@ struct GenerateWriter {
             }
         }
         let perStep = steps > 0 ? seconds / Double(steps) : 0
-        let n = Double(records.count)
+        let n = Double(max(records.count, 1))  // a resumed shard may have had nothing left to make
         let saturations = records.compactMap(\.saturation)
         if json {
             var summary: [String: Any] = [

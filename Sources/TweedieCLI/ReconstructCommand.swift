@@ -17,6 +17,16 @@ struct ReconstructCommand: ParsableCommand {
     var model: String?
     @Option(help: "Ground-truth PNG (grey; another size than the prior needs --resize).")
     var input: String?
+    @Option(help: ArgumentHelp("A folder of ground-truth PNGs, each reconstructed as --input would be (same --seed); -o "
+                               + "is then the output folder, and a shard manifest is written there (see --shard, --manifest).",
+                               valueName: "dir"))
+    var inputs: String?
+    @Option(help: ArgumentHelp("With --inputs: reconstruct only shard I of N (0 <= I < N): the I-th of N equal blocks of "
+                               + "the folder's PNGs sorted by name.", valueName: "I/N"))
+    var shard: String?
+    @Option(help: ArgumentHelp("With --inputs: the shard manifest (default: <-o>/shard-I-of-N.json); a re-run skips the "
+                               + "inputs it lists whose outputs verify.", valueName: "file"))
+    var manifest: String?
     @Option(help: "Ground truth: shepp-logan, ellipses[:I] (unseen phantom I), colin27[:I] (held-out slice I).")
     var phantom: String?
     @Option(help: "Measured MRI data (safetensors: kspace_real/kspace_imag, mask, optional coil_maps_real/imag, target).")
@@ -57,8 +67,11 @@ struct ReconstructCommand: ParsableCommand {
         guard Self.methods.contains(method) else {
             throw TweedieError.badInput("--method \(method): unknown method (valid: \(Self.methods.joined(separator: ", ")))")
         }
-        guard [input, phantom, measurements].compactMap({ $0 }).count <= 1 else {
-            throw TweedieError.badInput("--input, --phantom and --measurements: give only one")
+        guard [input, phantom, measurements, inputs].compactMap({ $0 }).count <= 1 else {
+            throw TweedieError.badInput("--input, --inputs, --phantom and --measurements: give only one")
+        }
+        if inputs == nil, let flag = [("--shard", shard), ("--manifest", manifest)].first(where: { $0.1 != nil })?.0 {
+            throw TweedieError.badInput("\(flag): only with --inputs")
         }
         guard noiseSigma >= 0, noiseSigma.isFinite else { throw TweedieError.badInput("--noise-sigma: must be >= 0") }
         var spec = OperatorSpec(kind: try OperatorSpec.kind(operatorName ?? "mri"))
@@ -71,7 +84,16 @@ struct ReconstructCommand: ParsableCommand {
         guard pipeline.vae == nil, shape[0] == 1 else {
             throw TweedieError.badInput("-m \(modelPath): reconstruct needs a grey pixel-space prior, got sample \(shape)")
         }
-        let (h, w) = (shape[1], shape[2])
+        if inputs != nil { return try reconstructShard(pipeline: pipeline, spec: spec, modelPath: modelPath) }
+        _ = try reconstruct(pipeline: pipeline, spec: spec, modelPath: modelPath)
+    }
+
+    /// Reconstructs the one ground truth (or measured data) the flags name and writes its files; returns them
+    /// (role, path, bytes) and the metrics against the ground truth.
+    func reconstruct(pipeline: SamplingPipeline, spec specIn: OperatorSpec, modelPath: String) throws
+        -> (files: [(role: String, path: String, data: Data)], metrics: [String: Double]) {
+        var spec = specIn
+        let (h, w) = (pipeline.sampleShape[1], pipeline.sampleShape[2])
         let started = Date()
 
         // Ground truth ([1, 1, H, W] in [0, 1]), operator and measurements (model space, [-1, 1]).
@@ -152,7 +174,7 @@ struct ReconstructCommand: ParsableCommand {
         progress.finish()
         if GenerateInterrupt.requested { throw ExitCode(GenerateInterrupt.exitCode) }
         let seconds = Date().timeIntervalSince(started)
-        try writeOutputs(recon: recon, baseline: Tensor(shape: [1, 1, h, w], data: baseline.data), truth: truth,
+        return try writeOutputs(recon: recon, baseline: Tensor(shape: [1, 1, h, w], data: baseline.data), truth: truth,
                          spec: spec, modelPath: modelPath, nfe: nfe, seconds: seconds, details: details)
     }
 
@@ -234,9 +256,11 @@ struct ReconstructCommand: ParsableCommand {
         }
     }
 
-    /// PSNR/SSIM, PNGs and the report, each written to a temporary file, then all renamed.
+    /// PSNR/SSIM, PNGs and the report, each written to a temporary file, then all renamed; returns the files
+    /// (role, path, bytes) and the finite metrics.
     func writeOutputs(recon: Tensor, baseline: Tensor, truth: Tensor?, spec: OperatorSpec, modelPath: String,
-                      nfe: Int, seconds: Double, details: [String: Any]) throws {
+                      nfe: Int, seconds: Double, details: [String: Any])
+        throws -> (files: [(role: String, path: String, data: Data)], metrics: [String: Double]) {
         let unit = { (t: Tensor) in Tensor(shape: t.shape, data: t.data.map { min(max(($0 + 1) / 2, 0), 1) }) }
         let (r01, b01) = (unit(recon), unit(baseline))
         let base = (output as NSString).deletingPathExtension
@@ -267,6 +291,11 @@ struct ReconstructCommand: ParsableCommand {
         let reportData = try JSONSerialization.data(withJSONObject: reportObject, options: [.sortedKeys, .prettyPrinted])
         files.append((reportPath, reportData))
         try Self.writeAll(files)
+        let roles = ["reconstruction", "baseline"] + (truth == nil ? [] : ["error_map"]) + ["report"]
+        let written = zip(roles, files).map { (role: $0, path: $1.0, data: $1.1) }
+        let finiteMetrics = ["psnr", "ssim"].reduce(into: [String: Double]()) { out, k in
+            if let v = metrics[k] as? Double, v.isFinite { out[k] = v }
+        }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: reportObject, options: [.sortedKeys]), as: UTF8.self))
         } else {
@@ -275,6 +304,7 @@ struct ReconstructCommand: ParsableCommand {
                   + "\(fmt(metrics["baseline_psnr"])) dB, SSIM \(fmt(metrics["baseline_ssim"]))), \(nfe) NFE, "
                   + String(format: "%.2f s", seconds))
         }
+        return (written, finiteMetrics)
     }
 
     private func finite(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
