@@ -46,13 +46,16 @@ struct GenerateShard {
     }
 
     /// The settings every shard of one job shares: the run's recipe without its shard's place (batch count,
-    /// start index, latents offset), plus the model's name, the autoencoder, embedding and LoRAs by hash.
+    /// start index, latents offset), plus the model's name, the autoencoder, embedding and LoRAs by hash, and the
+    /// thread count (images are bit-identical across shards only at the same --threads).
     static func jobSettings(_ s: GenerationSettings, pipeline: SamplingPipeline) throws -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var object = (try JSONSerialization.jsonObject(with: try encoder.encode(s)) as? [String: Any]) ?? [:]
         for key in ["batch_count", "start_index", "latents_offset"] { object[key] = nil }
         object["model"] = pipeline.source.name
+        // The worker count changes how reductions are split, so the last bits of an image depend on it.
+        object["threads"] = Runtime.threads
         if let vae = try pipeline.vaeHash() { object["vae_sha256"] = vae }
         if let e = pipeline.embedding { object["embedding_sha256"] = e.sha256 }
         if !pipeline.loras.isEmpty {

@@ -77,6 +77,7 @@ extension ReconstructCommand {
         s["noise_sigma"] = String(noiseSigma)
         s["steps"] = steps.map(String.init) ?? "default"
         s["resize"] = String(resize)
+        s["threads"] = String(Runtime.threads)  // the last bits of a result depend on how work is split
         switch method {
         case "dds": (s["cg_iters"], s["eta"], s["gamma"]) = (String(cgIters), String(eta), String(gamma))
         case "dps": s["dps_scale"] = dpsScale.map { String($0) } ?? "default"
