@@ -16,6 +16,8 @@ public final class ForwardScope {
     /// Whether `layer` recomputes each layer in the backward pass instead of keeping its intermediates (less
     /// memory for about one more forward pass of compute). Off inside a region.
     public var checkpointing = false
+    /// Where int8 layers dequantize their weights in this pass (one buffer, the size of the largest layer).
+    public private(set) lazy var dequantizationScratch = DequantizationScratch()
 
     /// A pass over `weights` on `tape`; `given` supplies tape variables for some (or all) parameters.
     public init(tape: Tape, weights: ModelWeights, given: [String: Variable] = [:]) {

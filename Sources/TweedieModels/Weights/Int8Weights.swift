@@ -2,8 +2,11 @@ import TweedieCore
 
 /// Weight-only int8 quantization, symmetric per output channel: W[o, ...] ≈ q[o, ...] · scale[o] with
 /// scale[o] = max|W[o, ...]| / 127 and q = round(W / scale) in [-127, 127]. The model keeps only the int8 values
-/// and the scales; each forward pass dequantizes one layer's weight at a time into a temporary, so no Float32 copy
-/// of the whole network lives at once. The bias stays Float32 in the table.
+/// and the scales; each forward pass dequantizes one layer's weight at a time, so no Float32 copy of the whole
+/// network lives at once. Without gradients it goes in panels of output channels into the pass's
+/// `DequantizationScratch`, one buffer reused by every int8 layer (`Int8PanelForward`); with a gradient through the
+/// layer, into a tensor of its own that the pullback keeps. The bias stays
+/// Float32 in the table.
 ///
 /// On disk (`tweedie quantize`, `QuantizedFolder`) the layer's `<prefix>.weight` is an I8 tensor of the weight's
 /// shape and `<prefix>.weight_scale` an F32 tensor [out]; `WeightLoader.loadDense` turns that pair back into this
@@ -50,18 +53,23 @@ public final class Int8Weights: WeightProvider {
         self.scales = scales
     }
 
-    /// The Float32 weight q · scale.
+    /// The Float32 weight q · scale, in a tensor of its own.
     public func dequantized() -> Tensor {
-        let out = shape[0], per = values.count / max(out, 1)
-        return Tensor(shape: shape) { dst in
-            guard let d = dst.baseAddress else { return }
-            values.withUnsafeBufferPointer { q in
-                guard let src = q.baseAddress else { return }
-                // One contiguous row per output channel: the inner loop vectorises (int8 -> float, one multiply).
-                for o in 0..<out {
-                    let sc = scales[o], row = src + o * per, to = d + o * per
-                    for j in 0..<per { to[j] = Float(row[j]) * sc }
-                }
+        Tensor(shape: shape) { dequantize(into: $0) }
+    }
+
+    /// Writes q · scale of output channels `rows` (all by default) into `dst`, row after row.
+    public func dequantize(rows: Range<Int>? = nil, into dst: UnsafeMutableBufferPointer<Float>) {
+        let out = shape[0], per = values.count / max(out, 1), rows = rows ?? 0..<out
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= out && dst.count >= rows.count * per,
+                     "Int8Weights: rows \(rows) of \(out) into \(dst.count) elements")
+        guard let d = dst.baseAddress else { return }
+        values.withUnsafeBufferPointer { q in
+            guard let src = q.baseAddress else { return }
+            // One contiguous row per output channel: the inner loop vectorises (int8 -> float, one multiply).
+            for o in rows {
+                let sc = scales[o], row = src + o * per, to = d + (o - rows.lowerBound) * per
+                for j in 0..<per { to[j] = Float(row[j]) * sc }
             }
         }
     }
@@ -70,12 +78,22 @@ public final class Int8Weights: WeightProvider {
     public var byteCount: Int { values.count + 4 * scales.count }
 
     public func linear(_ prefix: String, _ x: Variable, in s: ForwardScope) -> Variable {
-        s.tape.linear(x, s.tape.constant(dequantized()), s.optionalParam(prefix + ".bias"))
+        let bias = s.optionalParam(prefix + ".bias")
+        guard x.requiresGrad || bias?.requiresGrad == true else {
+            return s.tape.constant(panelLinear(x.value, bias: bias?.value, scratch: s.dequantizationScratch))
+        }
+        // A gradient flows through the layer: its pullback keeps the weight, so it gets a tensor of its own.
+        return s.tape.linear(x, s.tape.constant(dequantized()), bias)
     }
 
     public func conv2d(_ prefix: String, _ x: Variable, stride: Int, padding: Int, in s: ForwardScope) -> Variable {
-        s.tape.conv2d(x, s.tape.constant(dequantized()), s.optionalParam(prefix + ".bias"), stride: stride,
-                      padding: padding)
+        let bias = s.optionalParam(prefix + ".bias")
+        guard x.requiresGrad || bias?.requiresGrad == true else {
+            // No gradient: panels of the weight on the pass's shared scratch, nothing recorded (Int8PanelForward).
+            return s.tape.constant(panelConv2d(x.value, bias: bias?.value, stride: stride, padding: padding,
+                                               scratch: s.dequantizationScratch))
+        }
+        return s.tape.conv2d(x, s.tape.constant(dequantized()), bias, stride: stride, padding: padding)
     }
 
     /// Quantizes every linear and convolution layer of `weights` (or those `include` accepts): each Float32
