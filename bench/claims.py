@@ -924,19 +924,34 @@ def invert_row(entry, target_hue):
 
 
 def invert_memory(result):
-    """(backprop-F32 MB, ZO-int8 MB, ratio, ratio above the idle process) on fashion32 and on the larger U-Net."""
+    """{(model, batch): (backprop-F32 MB, ZO-int8 MB, ratio, ratio above the idle process)} of invert-memory.json."""
     d = result["data"]
-    idle = d.get("idle_rss_mb") or 0
-    runs = {r["name"]: r for r in d["runs"]}
+    idle = d["idle_rss_mb"]
     out = {}
-    if "backprop-f32" in runs and "zo-int8" in runs:
-        bp, zo = runs["backprop-f32"]["invert"]["peak_rss_mb"], runs["zo-int8"]["invert"]["peak_rss_mb"]
-        out["fashion32"] = (bp, zo, bp / zo, (bp - idle) / (zo - idle))
-    m = d.get("memory")
-    if m:
-        bp, zo, idle_m = m["backprop_f32"]["peak_rss_mb"], m["zo_int8"]["peak_rss_mb"], m["idle_rss_mb"]
-        out["large"] = (bp, zo, bp / zo, (bp - idle_m) / (zo - idle_m))
+    for m in d["models"]:
+        for row in m["batches"]:
+            bp, zo = row["backprop_f32"]["peak_rss_mb"], row["zo_int8"]["peak_rss_mb"]
+            out[(m["name"], row["batch"])] = (bp, zo, bp / zo, (bp - idle) / (zo - idle))
     return out
+
+
+def render_invert_memory(result):
+    """Peak RSS of backprop on Float32 against ZO on int8, per model and batch."""
+    d = result["data"]
+    mem = invert_memory(result)
+    lines = ["| model | parameters | weights MB (F32 / int8) | batch | backprop-F32 peak RSS MB | ZO-int8 peak RSS MB | "
+             "ratio | ratio above idle |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in d["models"]:
+        for row in m["batches"]:
+            bp, zo, r, net = mem[(m["name"], row["batch"])]
+            lines.append(f"| {m['name']} ({m['description']}) | {m['parameters'] / 1e6:.1f}M | "
+                         f"{m['weights_mb']['float32']:.1f} / {m['weights_mb']['int8']:.1f} | {row['batch']} | "
+                         f"{bp:.1f} | {zo:.1f} | **{r:.2f}x** | {net:.2f}x |")
+    lines += ["", f"Peak RSS of the whole process (VmHWM) over {d['steps']} updates of each method, same seed and "
+              f"images; ZO: n 2 (3 forward passes an update), subspace and PUTS on. Idle process (`tweedie --version`): "
+              f"{d['idle_rss_mb']:.0f} MB. The larger U-Nets have random weights (memory does not depend on their "
+              f"values). {d['threads']} thread(s), {day(result)}, {load_pair(result)}."]
+    return "\n".join(lines)
 
 
 def render_invert(result):
@@ -959,19 +974,7 @@ def render_invert(result):
         weights = {"float32": "Float32"}.get(e["weights"], e["weights"])
         lines.append("| " + " | ".join([e["name"], weights, grad, passes, f"{inv['seconds_per_step']:.2f}",
                                         f"{inv['peak_rss_mb']:.1f}"] + cells(e)) + " |")
-    mem = invert_memory(result)
-    notes = []
-    if "fashion32" in mem:
-        bp, zo, r, net = mem["fashion32"]
-        notes.append(f"fashion32 ({st['batch']} images per update): backprop-F32 {bp:.1f} MB, ZO-int8 {zo:.1f} MB, "
-                     f"**{r:.2f}x** ({net:.2f}x above the idle process's {d['idle_rss_mb']:.0f} MB)")
-    if "large" in mem:
-        m = d["memory"]
-        bp, zo, r, net = mem["large"]
-        notes.append(f"a {m['parameters'] / 1e6:.1f}M-parameter class-conditional U-Net (DDPM CIFAR-10 shape, random "
-                     f"weights, {m['steps']} updates of {m['batch']} images): backprop-F32 {bp:.1f} MB, ZO-int8 "
-                     f"{zo:.1f} MB, **{r:.2f}x** ({net:.2f}x above idle)")
-    lines += ["", "Peak RSS (whole process): " + "; ".join(notes) + "." if notes else "",
+    lines += ["",
               f"Concept: {st['references']} test-split Bags in hue {hue} (scripts/make_concept_images.py); "
               f"{st['steps']} updates of {st['batch']} images, seed {st['seed']}, row started from the Bag row; "
               f"{st['samples']} samples per run on the Float32 model (euler_a 20 steps, CFG 3, seeds "
