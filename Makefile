@@ -1,5 +1,5 @@
 # Tweedie: the two commands a newcomer needs are `make test` and `make generate`.
-APT_PACKAGES := libopenblas-dev libfftw3-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist mricron-data
+APT_PACKAGES := libopenblas-dev libdnnl-dev libfftw3-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist mricron-data
 CONFIG ?= release
 SWIFT_FLAGS := -c $(CONFIG)
 

@@ -32,7 +32,9 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "TweedieCore", dependencies: ["CBLAS", "CZlib"], swiftSettings: fast),
+        // oneDNN (Debian ships no .pc file for it): the convolution kernels; see Kernels/OneDNN.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .target(name: "TweedieCore", dependencies: ["CBLAS", "CZlib", "CDNNL"], swiftSettings: fast),
         // Noise sources (Philox, torch-exact randn) and noise schedules (betas, VP sigma tables, scheduler_config):
         // what both the samplers and the trainer need, so the trainer does not depend on the samplers.
         .target(name: "TweedieNoise", dependencies: ["TweedieCore"], swiftSettings: fast),

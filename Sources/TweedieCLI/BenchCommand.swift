@@ -187,6 +187,7 @@ private struct BenchResult {
             ("warmup", .int(warmup)), ("iters", .int(times.count)), ("times_ms", .doubles(times)),
             ("threads", .int(Runtime.threads)), ("openblas_core", .string(SystemInfo.openBLASCore)),
             ("openblas_config", .string(SystemInfo.openBLASConfig)), ("cpu_model", .string(SystemInfo.cpuModel)),
+            ("convolution", .string(ConvolutionBackend.label)),
         ]
         return JSONOutput.object(Dictionary(fields.map { ($0.0, $0.1.json) }, uniquingKeysWith: { a, _ in a })).text
     }
@@ -209,6 +210,7 @@ private struct BenchResult {
         lines.append("memory     peak RSS \(fixed(PeakMemory.megabytes, 1)) MB")
         lines.append("threads    \(Runtime.threads)")
         lines.append("openblas   \(SystemInfo.openBLASCore) (\(SystemInfo.openBLASConfig))")
+        lines.append("conv       \(ConvolutionBackend.label)")
         return lines.joined(separator: "\n")
     }
 }

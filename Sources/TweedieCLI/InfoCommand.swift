@@ -24,6 +24,7 @@ struct InfoCommand: ParsableCommand {
             print("cpu flags: \(SystemInfo.cpuFlags.filter { wanted.contains($0) }.joined(separator: " "))")
             print("openblas core: \(SystemInfo.openBLASCore)")
             print("openblas config: \(SystemInfo.openBLASConfig)")
+            print("convolution: \(ConvolutionBackend.label)")
             if path == nil { return }
         }
         guard let path else { return }

@@ -1,7 +1,10 @@
 /// 2-D convolution, NCHW. `weight` is [O, I, kh, kw] (PyTorch layout), `bias` is [O]; zero padding on
 /// all four sides. Returns [N, O, Ho, Wo] with Ho = (H + 2·padding − kh) / stride + 1.
-/// Lowered to im2col + one sgemm per sample; 1×1 stride-1 unpadded convolutions skip im2col.
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
+/// Runs on `ConvolutionBackend.current`: oneDNN's primitives, or im2col + one sgemm per sample (1×1 stride-1
+/// unpadded convolutions skip im2col). `constantWeights` promises that `weight` is not being trained, so oneDNN may
+/// keep its reordered copy across calls.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0,
+                   constantWeights: Bool = false) -> Tensor {
     precondition(x.rank == 4, "conv2d: input must be NCHW, got \(x.shape)")
     precondition(weight.rank == 4, "conv2d: weight must be [O, I, kh, kw], got \(weight.shape)")
     precondition(stride >= 1 && padding >= 0, "conv2d: stride \(stride), padding \(padding)")
@@ -16,6 +19,22 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     let geometry = Im2Col(channels: c, height: h, width: w, kh: kh, kw: kw, stride: stride, padding: padding,
                           outHeight: ho, outWidth: wo)
 
+    if ConvolutionBackend.current == .oneDNN, n > 0 {
+        let shape = ConvolutionShape(batch: n, channels: c, height: h, width: w, outChannels: o, kh: kh, kw: kw,
+                                     stride: stride, padding: padding, hasBias: bias != nil)
+        var done = false
+        let y = Tensor(shape: [n, o, ho, wo]) { out in
+            x.withUnsafeBufferPointer { px in
+                withOptionalPointer(bias) { pb in
+                    done = OneDNNConvolutions.convolve(shape, x: px.baseAddress!, weight: weight.data,
+                                                       constantWeights: constantWeights, bias: pb,
+                                                       out: out.baseAddress!)
+                    if done { FlopCounter.add(2 * o * plane * k * n) } else { out.initialize(repeating: 0) }
+                }
+            }
+        }
+        if done { return y }
+    }
     let colSize = direct ? 0 : k * plane
     return Tensor(shape: [n, o, ho, wo]) { out in
         guard let po = out.baseAddress else { return }

@@ -21,7 +21,7 @@ extension Tape {
     public func conv2d(_ x: Variable, _ weight: Variable, _ bias: Variable? = nil, stride: Int = 1,
                        padding: Int = 0) -> Variable {
         let y = TweedieCore.conv2d(x.value, weight: weight.value, bias: bias?.value, stride: stride,
-                                   padding: padding)
+                                   padding: padding, constantWeights: !weight.requiresGrad)
         let xv = weight.requiresGrad ? x.value : nil, wv = x.requiresGrad ? weight.value : nil
         let xShape = x.shape, wShape = weight.shape
         let xid = x.id, wid = weight.id, bid = bias?.id

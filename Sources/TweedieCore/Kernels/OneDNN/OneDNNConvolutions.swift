@@ -1,0 +1,78 @@
+import Synchronization
+
+/// Runs `conv2d` through oneDNN: one primitive per shape, built on first use and kept; constant weights reordered
+/// once (`OneDNNWeightCache`); the blocked copies of input, output and per-call weights in scratch buffers that grow
+/// to the largest call and are then reused, so a steady-state call allocates nothing here.
+///
+/// One lock serialises the calls: they share the scratch buffers, and each call already spreads over every
+/// thread through oneDNN's OpenMP team.
+enum OneDNNConvolutions {
+    private struct State: ~Copyable {
+        var primitives: [ConvolutionShape: OneDNNConvolution?] = [:]
+        var cache = OneDNNWeightCache()
+        var source = Scratch(), destination = Scratch(), weights = Scratch()
+    }
+    private static let state = Mutex(State())
+
+    /// out = conv(x) for the NCHW input `x` and PyTorch-layout `weight`; false when oneDNN has no kernel for the
+    /// shape (nothing is written then). `constantWeights` says the weights will not be trained while in use, so
+    /// their reordered copy may be kept.
+    static func convolve(_ shape: ConvolutionShape, x: UnsafePointer<Float>, weight: [Float], constantWeights: Bool,
+                         bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) -> Bool {
+        guard let runtime = OneDNNRuntime.shared else { return false }
+        return state.withLock { s in
+            let primitive: OneDNNConvolution
+            if let known = s.primitives[shape] {
+                guard let known else { return false }
+                primitive = known
+            } else {
+                let made = OneDNNConvolution(shape, runtime: runtime)
+                s.primitives[shape] = .some(made)
+                guard let made else { return false }
+                primitive = made
+            }
+            let prepared: UnsafeRawPointer
+            if constantWeights, let cached = s.cache.lookup(weight, for: primitive) {
+                prepared = cached
+            } else {
+                let buffer = s.weights.reserve(primitive.weightsBytes)
+                weight.withUnsafeBufferPointer { primitive.prepareWeights($0.baseAddress!, into: buffer) }
+                prepared = UnsafeRawPointer(buffer)
+            }
+            primitive.run(x, preparedWeights: prepared, bias: bias, out: out,
+                          sourceScratch: s.source.reserve(primitive.sourceBytes),
+                          destinationScratch: s.destination.reserve(primitive.destinationBytes))
+            return true
+        }
+    }
+
+    /// The kernel oneDNN chose for `shape` ("brg:avx512_core", …), nil when it has none; builds the primitive.
+    static func implementation(_ shape: ConvolutionShape) -> String? {
+        guard let runtime = OneDNNRuntime.shared else { return nil }
+        return state.withLock { s in
+            if s.primitives[shape] == nil { s.primitives[shape] = .some(OneDNNConvolution(shape, runtime: runtime)) }
+            return s.primitives[shape]!?.implementation
+        }
+    }
+
+    /// Frees the cached weights (they are rebuilt on later calls).
+    static func releaseCachedWeights() { state.withLock { $0.cache.removeAll() } }
+}
+
+/// A 64-byte-aligned buffer that only grows.
+struct Scratch: ~Copyable {
+    private var pointer: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// At least `bytes` bytes, reallocated only when the largest request so far grows.
+    mutating func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > capacity || pointer == nil {
+            pointer?.deallocate()
+            capacity = max(bytes, 64)
+            pointer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+        }
+        return pointer!
+    }
+
+    deinit { pointer?.deallocate() }
+}
