@@ -5,8 +5,8 @@ extension SampleGrid: SampleGridRenderer {
     public func validate(_ settings: SampleGridSettings) throws { try validate(sampler: settings.sampler) }
 
     public func render(model: DiffusionModel, scheduler: SchedulerConfig, classes: Int?,
-                       settings s: SampleGridSettings) throws -> PNGImage {
+                       settings s: SampleGridSettings, decode: ((Tensor) throws -> Tensor)?) throws -> PNGImage {
         try render(model: model, scheduler: scheduler, classes: classes, sampler: s.sampler, steps: s.steps,
-                   guidance: s.guidance, perClass: s.perClass, seed: s.seed)
+                   guidance: s.guidance, perClass: s.perClass, seed: s.seed, decode: decode)
     }
 }

@@ -18,7 +18,7 @@ extension TrainCommand {
         var r = base
         for (flag, given) in [("--model-config", modelConfig != nil), ("--sample-every", sampleEvery != nil),
                               ("--label-dropout", labelDropout != nil), ("--prediction", prediction != nil),
-                              ("--gradient-checkpointing", gradientCheckpointing)] where given {
+                              ("--gradient-checkpointing", gradientCheckpointing), ("--vae", vae != nil)] where given {
             throw TweedieError.badInput("\(flag) does not apply to an AutoencoderKL recipe")
         }
         if let data { r.data = data }

@@ -13,7 +13,8 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Recipe JSON (keys: data, model_config or model, steps, batch, lr, warmup, lr_decay, "
             + "weight_decay, grad_clip, ema_decay, label_dropout, prediction, seed, checkpoint_every, sample_every, "
-            + "log_every, gradient_checkpointing, sampler, sample_steps, guidance, samples_per_class); flags override it."))
+            + "log_every, gradient_checkpointing, init_from, vae, sampler, sample_steps, guidance, samples_per_class); flags "
+            + "override it."))
     var recipe: String?
     @Option(help: "Data set: fashion32 (colourised Fashion-MNIST, 10 classes) | phantom64 (ellipses + Colin27 slices) | ellipses64.")
     var data: String?
@@ -36,8 +37,12 @@ struct TrainCommand: ParsableCommand {
     var prediction: String?
     @Flag(name: .customLong("gradient-checkpointing"), help: "Recompute layers in the backward pass (less memory).")
     var gradientCheckpointing = false
-    @Option(name: .customLong("init-from"), help: "Start from the weights of this diffusers folder (same architecture).")
+    @Option(name: .customLong("init-from"),
+            help: "Start from the weights of this diffusers folder or exported pipeline folder (same architecture).")
     var initFrom: String?
+    @Option(help: ArgumentHelp("Train on latents: an AutoencoderKL folder whose encoder maps --data to the network's "
+            + "input (posterior means x scaling_factor); the export is then a diffusers pipeline folder."))
+    var vae: String?
     @Flag(help: "Do not train: draw OUT/loss.png from OUT/loss.csv and print the newest checkpoint's progress.")
     var summary = false
     @Flag(help: ArgumentHelp("Progress to stderr; at the end print one JSON object of this session's step times "
@@ -75,6 +80,10 @@ struct TrainCommand: ParsableCommand {
         if let prediction { r.prediction = try TrainingRecipe.prediction(prediction, flag: "--prediction") }
         if gradientCheckpointing { r.gradientCheckpointing = true }
         if let initFrom { r.initFrom = initFrom }
+        if let vae {
+            let cwd = FileManager.default.currentDirectoryPath
+            r.vae = ((vae.hasPrefix("/") ? vae : (cwd as NSString).appendingPathComponent(vae)) as NSString).standardizingPath
+        }
         try r.validate()
         let dataset = try TrainingData.named(r.data)
         let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: resume, samples: SampleGrid())

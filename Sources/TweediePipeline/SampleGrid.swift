@@ -14,8 +14,10 @@ public struct SampleGrid {
 
     /// Samples from `model` (e.g. built over EMA weights) and tiles them. `classes` is the number of real classes
     /// (the null class is `classes`), nil for an unconditional model; learned-variance channels are dropped.
+    /// `decode` turns the samples into images first (a latent model's autoencoder).
     public func render(model: DiffusionModel, scheduler: SchedulerConfig, classes: Int?, sampler: String,
-                       steps: Int, guidance: Float, perClass: Int, seed: UInt64) throws -> PNGImage {
+                       steps: Int, guidance: Float, perClass: Int, seed: UInt64,
+                       decode: ((Tensor) throws -> Tensor)? = nil) throws -> PNGImage {
         let count = classes.map { $0 * perClass } ?? perClass * perClass
         let labels = classes.map { c in (0..<count).map { $0 % c } }
         let learnedSigma = model.outChannels == 2 * model.inChannels
@@ -30,7 +32,7 @@ public struct SampleGrid {
             : vp
         let out = try SamplerRegistry.sampler(named: sampler)(denoiser, x, schedule.sigmas,
                                                               Condition(classLabels: labels), noise, ignoreSteps)
-        let images = try PNGImage.images(from: out).images
+        let images = try PNGImage.images(from: try decode?(out) ?? out).images
         return try PNGImage.grid(images, columns: classes ?? perClass)
     }
 }

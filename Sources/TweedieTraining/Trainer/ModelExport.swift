@@ -16,21 +16,23 @@ public enum ModelExport {
     public static let diffusersVersion = "0.42.1"
 
     /// The DDPMScheduler config the trainer uses (diffusers' defaults: linear betas 1e-4...0.02 over 1000 steps,
-    /// clipped x0 in [-1, 1]) with the run's prediction type.
-    public static func scheduler(prediction: PredictionType) -> SchedulerConfig {
+    /// x0 clipped to [-1, 1] for pixels) with the run's prediction type. Latents are not clipped: at unit variance
+    /// they leave [-1, 1] all the time (DiT's own scheduler config says clip_sample false).
+    public static func scheduler(prediction: PredictionType, clipSample: Bool = true) -> SchedulerConfig {
         var s = SchedulerConfig()
         s.className = "DDPMScheduler"
         s.predictionType = prediction
-        s.clipSample = true
+        s.clipSample = clipSample
         s.clipSampleRange = 1
         s.varianceType = "fixed_small"
         return s
     }
 
     /// Writes the folder at `directory` (created if needed); every file goes through a temporary name.
+    /// `schedulerDirectory` puts scheduler_config.json elsewhere (a pipeline's scheduler/).
     public static func write(directory: String, className: String, modelConfigJSON: String,
                              weights: [(String, Tensor)], prediction: PredictionType, learnedSigma: Bool = false,
-                             classNames: [String]?) throws {
+                             classNames: [String]?, schedulerDirectory: String? = nil, clipSample: Bool = true) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard var config = try JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) as? [String: Any] else {
             throw TweedieError.badInput("model config: not a JSON object")
@@ -42,10 +44,12 @@ public enum ModelExport {
         let scheduler: [String: Any] = [
             "_class_name": "DDPMScheduler", "_diffusers_version": diffusersVersion, "num_train_timesteps": 1000,
             "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear", "variance_type": learnedSigma ? "learned_range" : "fixed_small",
-            "clip_sample": true, "clip_sample_range": 1.0, "prediction_type": prediction.rawValue,
+            "clip_sample": clipSample, "clip_sample_range": 1.0, "prediction_type": prediction.rawValue,
             "timestep_spacing": "leading", "steps_offset": 0, "thresholding": false,
         ]
-        try writeJSON(scheduler, to: join(directory, "scheduler_config.json"))
+        let schedulerFolder = schedulerDirectory ?? directory
+        try FileManager.default.createDirectory(atPath: schedulerFolder, withIntermediateDirectories: true)
+        try writeJSON(scheduler, to: join(schedulerFolder, "scheduler_config.json"))
         if let names = classNames {
             try writeJSON(["labels": names, "null_class": names.count], to: join(directory, "labels.json"))
         }

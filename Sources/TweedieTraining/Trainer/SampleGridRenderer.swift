@@ -1,3 +1,4 @@
+import TweedieCore
 import TweedieImaging
 import TweedieModels
 import TweedieNoise
@@ -27,6 +28,7 @@ public protocol SampleGridRenderer {
     /// Fails before the first step on settings it cannot draw (an unknown sampler), naming the recipe field.
     func validate(_ settings: SampleGridSettings) throws
     /// Samples from `model` and tiles them; `classes` real classes (the null class is `classes`), nil unconditional.
-    func render(model: DiffusionModel, scheduler: SchedulerConfig, classes: Int?,
-                settings: SampleGridSettings) throws -> PNGImage
+    /// `decode` maps the samples to images first (a latent model's autoencoder).
+    func render(model: DiffusionModel, scheduler: SchedulerConfig, classes: Int?, settings: SampleGridSettings,
+                decode: ((Tensor) throws -> Tensor)?) throws -> PNGImage
 }

@@ -11,7 +11,8 @@ import TweedieNoise
 ///     out/checkpoints/step-XXXXXXXX.safetensors   weights + EMA + optimiser state + step + data position
 ///     out/loss.csv                                 one row per `logEvery` steps
 ///     out/samples/step-XXXXXXXX.png               EMA samples, fixed seed (and out/loss.png, the loss curve)
-///     out/model/                                   diffusers folder of the EMA weights (updated at checkpoints)
+///     out/model/                                   diffusers folder of the EMA weights (updated at checkpoints);
+///                                                  with a `vae` in the recipe, a pipeline folder (`PipelineExport`)
 ///     out/recipe.json                              the settings
 ///
 /// A learned-sigma network (out_channels = 2 x in_channels), as DiT is trained: MSE on its first half (the ε or v
@@ -22,7 +23,7 @@ public final class Trainer {
     public let recipe: TrainingRecipe
     /// The network being trained.
     public let network: DifferentiableDiffusionNetwork
-    /// The data.
+    /// The data (the `LatentDataset` over it when the recipe names a VAE).
     public let dataset: TrainingDataset
     /// Output folder.
     public let outDirectory: String
@@ -41,6 +42,8 @@ public final class Trainer {
     private let scheduler: SchedulerConfig
     private let classes: Int?
     private let sampleRenderer: SampleGridRenderer?
+    /// The latents the network learns, when the recipe names a VAE (also what decodes the sample grids).
+    public let latents: LatentDataset?
     /// Phase times of the latest `step()`.
     public private(set) var lastStepTiming = StepTiming()
     /// Phase times of every step the latest `run` took, in order (checkpoint and sample writing excluded).
@@ -60,10 +63,23 @@ public final class Trainer {
             throw TweedieError.badInput("--model-config: out_channels \(net.outChannels) must be in_channels "
                                         + "\(channels) or twice it (learned sigma)")
         }
+        var dataset = dataset
+        if let folder = recipe.vae {
+            let encoded = try LatentDataset(images: dataset, vaeFolder: folder, dataName: recipe.data)
+            guard encoded.sampleShape[0] == channels else {
+                throw TweedieError.badInput("--vae \(folder): latent_channels \(encoded.sampleShape[0]) differ from the "
+                                            + "model config's in_channels \(channels)")
+            }
+            latents = encoded
+            dataset = encoded
+        } else {
+            latents = nil
+        }
         guard shape == dataset.sampleShape else {
             throw TweedieError.badInput("--model-config: in_channels/sample_size describe "
                                         + "\(shape.map(String.init).joined(separator: "x")) samples but --data "
-                                        + "\(recipe.data) has \(dataset.sampleShape)")
+                                        + "\(recipe.data) has \(dataset.sampleShape)"
+                                        + (recipe.vae == nil ? "" : " as latents of --vae \(recipe.vae!)"))
         }
         classes = dataset.classNames?.count
         if let problem = net.classMismatch(classes: classes) {
@@ -74,7 +90,7 @@ public final class Trainer {
         self.dataset = dataset
         self.outDirectory = outDirectory
         names = net.parameterShapes.map(\.name)
-        scheduler = ModelExport.scheduler(prediction: recipe.prediction)
+        scheduler = ModelExport.scheduler(prediction: recipe.prediction, clipSample: latents == nil)
         objective = DiffusionObjective(scheduler: scheduler, prediction: recipe.prediction,
                                        labelDropout: classes == nil ? 0 : recipe.labelDropout, nullClass: classes,
                                        seed: recipe.seed)
@@ -91,6 +107,12 @@ public final class Trainer {
                   savedNet.parameterShapes.elementsEqual(net.parameterShapes, by: { $0 == $1 }),
                   savedRecipe.data == recipe.data, savedRecipe.seed == recipe.seed else {
                 throw TweedieError.badInput("--resume: \(path) was written by a run with another model, data or seed")
+            }
+            let savedVAE = try TrainingCheckpoint.metadata(path)[TrainingCheckpoint.vaeKey]
+            guard savedVAE == latents?.fingerprint else {
+                throw TweedieError.badInput("--resume: \(path) was written with "
+                                            + (savedVAE.map { "the VAE whose files hash to \($0)" } ?? "no VAE")
+                                            + (latents.map { ", --vae \($0.folder) hashes to \($0.fingerprint)" } ?? ", this run has none"))
             }
             state = saved
         } else {
@@ -223,10 +245,20 @@ public final class Trainer {
     public func saveCheckpoint(elapsed: Double) throws {
         let path = try TrainingCheckpoint.write(snapshot(elapsed: elapsed), names: names, recipe: recipe,
                                                 directory: Trainer.join(outDirectory, "checkpoints"),
-                                                keep: recipe.keepCheckpoints)
-        try ModelExport.write(directory: Trainer.join(outDirectory, "model"), className: network.className,
-                              modelConfigJSON: recipe.modelConfigJSON, weights: emaWeights, prediction: recipe.prediction,
-                              learnedSigma: network.outChannels != dataset.sampleShape[0], classNames: dataset.classNames)
+                                                keep: recipe.keepCheckpoints,
+                                                metadata: latents.map { [TrainingCheckpoint.vaeKey: $0.fingerprint] } ?? [:])
+        let learnedSigma = network.outChannels != dataset.sampleShape[0]
+        if let latents {
+            try PipelineExport.write(directory: Trainer.join(outDirectory, "model"), className: network.className,
+                                     modelConfigJSON: recipe.modelConfigJSON, weights: emaWeights,
+                                     prediction: recipe.prediction, learnedSigma: learnedSigma,
+                                     classNames: dataset.classNames, vaeFolder: latents.folder)
+        } else {
+            try ModelExport.write(directory: Trainer.join(outDirectory, "model"), className: network.className,
+                                  modelConfigJSON: recipe.modelConfigJSON, weights: emaWeights,
+                                  prediction: recipe.prediction, learnedSigma: learnedSigma,
+                                  classNames: dataset.classNames)
+        }
         log("checkpoint: \(path)")
     }
 
@@ -235,7 +267,8 @@ public final class Trainer {
         guard let renderer = sampleRenderer else { return }
         let started = Date()
         let grid = try renderer.render(model: network.inferenceModel(weights: emaWeights), scheduler: scheduler,
-                                       classes: classes, settings: recipe.sampleGridSettings)
+                                       classes: classes, settings: recipe.sampleGridSettings,
+                                       decode: latents.map { l in { try l.decode($0) } })
         let dir = Trainer.join(outDirectory, "samples")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = Trainer.join(dir, String(format: "step-%08d.png", state.step))
@@ -246,8 +279,17 @@ public final class Trainer {
     }
 
     /// The weights of a diffusers folder in `net`'s parameter order; every tensor must be there with its shape.
+    /// A pipeline folder (model_index.json) gives the network in its transformer/ or unet/.
     static func weights(of folder: String, for net: DifferentiableDiffusionNetwork) throws -> [Tensor] {
-        let file = try SafeTensorsFile(path: join(folder, ModelFolder.weightsFile))
+        var network = folder
+        if FileManager.default.fileExists(atPath: join(folder, "model_index.json")) {
+            let sub = join(folder, PipelineExport.networkFolderName(net.className))
+            guard FileManager.default.fileExists(atPath: sub) else {
+                throw TweedieError.badInput("--init-from \(folder): a pipeline folder without \(sub)")
+            }
+            network = sub
+        }
+        let file = try SafeTensorsFile(path: join(network, ModelFolder.weightsFile))
         try net.validate(Dictionary(uniqueKeysWithValues: file.names.compactMap { n in file.info(n).map { (n, $0.shape) } }),
                          source: file.path)
         return try net.parameterShapes.map { try file.tensor($0.name) }

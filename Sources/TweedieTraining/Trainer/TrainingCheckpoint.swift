@@ -25,11 +25,14 @@ public struct TrainingState {
 /// and the recipe in the metadata. Written to a temporary name and renamed, so a kill never leaves half a file.
 public enum TrainingCheckpoint {
     static let prefix = "step-", suffix = ".safetensors"
+    /// Metadata key of the checksum of a latent run's autoencoder files (`LatentDataset.fingerprint`).
+    public static let vaeKey = "vae_fnv1a"
 
-    /// Writes `state` and removes all but the newest `keep` checkpoints; returns the new file's path.
+    /// Writes `state` (with `metadata` added to the file's) and removes all but the newest `keep` checkpoints;
+    /// returns the new file's path.
     @discardableResult
     public static func write(_ state: TrainingState, names: [String], recipe: TrainingRecipe, directory: String,
-                             keep: Int) throws -> String {
+                             keep: Int, metadata extra: [String: String] = [:]) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var tensors: [(String, Tensor)] = []
         for (i, name) in names.enumerated() {
@@ -39,10 +42,11 @@ public enum TrainingCheckpoint {
         for (kind, byIndex) in state.optimizerState.sorted(by: { $0.key < $1.key }) {
             for (i, t) in byIndex.sorted(by: { $0.key < $1.key }) { tensors.append(("optim/\(kind)/\(names[i])", t)) }
         }
-        let metadata = ["format": "tweedie-train-v1", "step": String(state.step),
+        var metadata = ["format": "tweedie-train-v1", "step": String(state.step),
                         "data_position": String(state.dataPosition), "ema_updates": String(state.emaUpdates),
                         "optimizer_steps": String(state.optimizerSteps),
                         "elapsed_seconds": String(state.elapsedSeconds), "recipe": recipe.jsonText]
+        metadata.merge(extra) { old, _ in old }
         let path = (directory as NSString).appendingPathComponent(String(format: "\(prefix)%08d\(suffix)", state.step))
         try SafeTensorsWriter.write(tensors, metadata: metadata, to: path)
         let all = list(directory)
@@ -56,6 +60,9 @@ public enum TrainingCheckpoint {
         return files.filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }.sorted()
             .map { (directory as NSString).appendingPathComponent($0) }
     }
+
+    /// The metadata of the checkpoint at `path`.
+    public static func metadata(_ path: String) throws -> [String: String] { try SafeTensorsFile(path: path).metadata }
 
     /// The newest checkpoint in `directory`, if any.
     public static func newest(in directory: String) -> String? { list(directory).last }

@@ -47,6 +47,9 @@ public struct TrainingRecipe: Equatable {
     /// Start from the weights of this diffusers folder (same architecture) instead of a fresh initialisation;
     /// optimiser and EMA start anew. Ignored when resuming from a checkpoint.
     public var initFrom: String?
+    /// An AutoencoderKL folder: when set, the network is trained on the data's latents under it (`LatentDataset`)
+    /// and exported as a diffusers pipeline folder with the autoencoder in vae/.
+    public var vae: String?
     /// Sampler, steps and classifier-free guidance scale of the sample grids.
     public var sampler = "ddim"
     public var sampleSteps = 20
@@ -69,7 +72,7 @@ public struct TrainingRecipe: Equatable {
         let known: Set<String> = ["data", "model_config", "model", "steps", "batch", "lr", "warmup", "lr_decay",
                                   "weight_decay", "grad_clip", "ema_decay", "label_dropout", "prediction", "seed",
                                   "checkpoint_every", "sample_every", "log_every", "keep_checkpoints",
-                                  "gradient_checkpointing", "init_from", "sampler", "sample_steps", "guidance", "samples_per_class"]
+                                  "gradient_checkpointing", "init_from", "vae", "sampler", "sample_steps", "guidance", "samples_per_class"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw TweedieError.badInput("\(source): unknown key '\(unknown)'")
         }
@@ -105,6 +108,13 @@ public struct TrainingRecipe: Equatable {
         if let v = try value("gradient_checkpointing", Bool.self) { gradientCheckpointing = v }
         if let v = try value("init_from", String.self) {
             initFrom = v.hasPrefix("/") ? v : (baseDirectory as NSString).appendingPathComponent(v)
+        }
+        if let v = try value("vae", String.self) {
+            // Absolute, so the checkpoint's copy of the recipe still finds it when --resume runs from elsewhere.
+            let joined = v.hasPrefix("/") ? v : (baseDirectory as NSString).appendingPathComponent(v)
+            let cwd = FileManager.default.currentDirectoryPath
+            vae = ((joined.hasPrefix("/") ? joined : (cwd as NSString).appendingPathComponent(joined)) as NSString)
+                .standardizingPath
         }
         if let v = try value("sampler", String.self) { sampler = v }
         if let v = try number("sample_steps") { sampleSteps = Int(v) }
@@ -196,6 +206,7 @@ public struct TrainingRecipe: Equatable {
         ]
         if let model = try? JSONSerialization.jsonObject(with: Data(modelConfigJSON.utf8)) { o["model"] = model }
         if let initFrom { o["init_from"] = initFrom }
+        if let vae { o["vae"] = vae }
         return o
     }
 
