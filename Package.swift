@@ -87,7 +87,7 @@ let package = Package(
                     dependencies: ["TweedieTraining", "TweedieData", "TweedieSamplers", "Tweedie", "TweedieTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "TweedieTuningTests",
-                    dependencies: ["TweedieTuning", "TweedieModels", "TweedieSamplers", "TweedieTraining",
+                    dependencies: ["TweedieTuning", "TweedieModels", "TweedieSamplers", "TweedieTraining", "TweedieData",
                                    "TweedieTestSupport"]),
         .testTarget(name: "TweedieCLITests", dependencies: ["Tweedie", "TweedieTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "TweedieGoldenTests", dependencies: ["Tweedie", "TweedieTestSupport"],

@@ -11,7 +11,7 @@ struct TweedieCommand: ParsableCommand {
         subcommands: [ForwardCommand.self, InfoCommand.self, BenchCommand.self, GenerateCommand.self, TrainCommand.self,
                       ClassifyCommand.self, TrainClassifierCommand.self, EvaluateCommand.self, ReconstructCommand.self,
                       QuantizeCommand.self, PruneCommand.self, FinetuneCommand.self, ScoreCommand.self,
-                      SoupCommand.self, InvertCommand.self, MergeCommand.self])
+                      SoupCommand.self, InvertCommand.self, MergeCommand.self, SDSCommand.self])
 }
 
 OpenBLASCoreGuard.reexecIfNeeded()
