@@ -161,4 +161,16 @@ final class LatentTrainerTests: XCTestCase {
                        + "--data tiny has 3x32x32")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/run"))
     }
+
+    /// The bundled latent32 recipe reads: a class-conditional DiT on vae32's 4x8x8 latents, the VAE found beside it.
+    func testLatent32RecipeDescribesALatentDiT() throws {
+        let path = TrainingFixtures.testsRoot.deletingLastPathComponent().appendingPathComponent("assets/latent32/recipe.json").path
+        let r = try TrainingRecipe(path: path)
+        XCTAssertEqual(r.vae, TrainingFixtures.testsRoot.deletingLastPathComponent().appendingPathComponent("assets/vae32").path)
+        let net = try r.network()
+        XCTAssertEqual(net.className, "DiTTransformer2DModel")
+        XCTAssertEqual(net.sampleShape, [4, 8, 8])
+        XCTAssertNil(net.classMismatch(classes: 10))
+        XCTAssertEqual(r.labelDropout, 0.1)
+    }
 }
