@@ -151,6 +151,20 @@ final class ErrorTableTests: XCTestCase {
                                   to: dir.appendingPathComponent("other.safetensors").path)
     }
 
+    /// Shard `index` (one image, `--threads 1`) of a two-image `generate` job of `model`, its manifest in
+    /// `manifests/shard-INDEX.json` and its image in `img/`.
+    static func shard(_ index: Int, seed: Int = 5) -> (URL) throws -> Void {
+        { dir in
+            for sub in ["img", "manifests"] {
+                try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+            }
+            let r = try GenerateCLI.run(["generate", "-m", "model", "--steps", "2", "--seed", "\(seed)", "--threads", "1",
+                                         "--quiet", "--start-index", "\(index)", "-b", "1", "--job-size", "2",
+                                         "-o", "img/img_%03d.png", "--manifest", "manifests/shard-\(index).json"], in: dir)
+            precondition(r.status == 0, r.stderr)
+        }
+    }
+
     /// Row id -> what the row's directory needs beyond `prepare`.
     static let situations: [String: (URL) throws -> Void] = [
         "steps-negative": none, "steps-limit": none, "batch-limit": none, "batch-size": none,
@@ -270,6 +284,19 @@ final class ErrorTableTests: XCTestCase {
             let r = try GenerateCLI.run(["finetune", "-m", "model", "--steps", "1", "--batch", "1", "--accumulate", "1",
                                          "--sampling-steps", "2", "--out", "run", "--progress", "none"], in: dir)
             precondition(r.status == 0, r.stderr)
+        },
+        "merge-missing": shard(0),
+        "merge-twice": shard(0),
+        "merge-reseeded": { dir in try shard(0)(dir); try shard(1, seed: 9)(dir) },
+        "merge-empty": { dir in
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("empty"), withIntermediateDirectories: false)
+        },
+        "manifest-other-run": shard(0),
+        "job-size": none,
+        "shard-range": { dir in
+            let folder = dir.appendingPathComponent("gt")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+            try PNGImage(width: 16, height: 16, channels: 1).write(to: folder.appendingPathComponent("a.png").path)
         },
     ]
 }
