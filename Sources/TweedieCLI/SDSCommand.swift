@@ -18,7 +18,7 @@ struct SDSCommand: ParsableCommand {
             ([0.02, 0.5]·T with --init), noises the latent, predicts eps with CFG and injects the SDS gradient at \
             the latent. --clip edits d loss / d pixels before it reaches the parameters: pixel scales each pixel's \
             RGB gradient by min(1, c / max_ch |g|), global clips the image's norm at c·sqrt(H·W), clamp clamps \
-            each element to [-c, c]. The start is mid-grey plus noise from --seed; step k's draws come from \
+            each element to [-c, c]. The start is mid-grey plus faint noise (std 0.02) from --seed; step k's draws come from \
             (seed, k), so a run repeats exactly.
             """)
 

@@ -52,10 +52,11 @@ public final class ScoreDistillation {
     /// The image the parameters show (the texture rendered, or the image itself).
     public func image(_ parameters: Tensor) -> Tensor { render?.render(parameters) ?? parameters }
 
-    /// The start: mid-grey plus N(0, 0.1²) noise from the seed, clamped to [0, 1].
+    /// The start: mid-grey plus N(0, 0.02²) noise from the seed, clamped to [0, 1] (faint, so the high-frequency
+    /// energy of a result is what the run made, not what it started from).
     public func initialParameters() throws -> Tensor {
         let noise = try PhiloxNoise(seed: settings.seed).normal(shape: parameterShape, purpose: .initial)
-        return Tensor(shape: parameterShape, data: noise.data.map { min(1, max(0, 0.5 + 0.1 * $0)) })
+        return Tensor(shape: parameterShape, data: noise.data.map { min(1, max(0, 0.5 + 0.02 * $0)) })
     }
 
     /// The random draws of step k: the timestep, the forward noise ε and the posterior sample's noise.
