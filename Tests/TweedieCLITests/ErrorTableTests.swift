@@ -165,6 +165,12 @@ final class ErrorTableTests: XCTestCase {
         }
     }
 
+    /// `pipe`, a copy of the dit_pipe fixture (a latent pipeline).
+    static let pipe: (URL) throws -> Void = { dir in
+        try FileManager.default.copyItem(at: GenerateCLI.fixtures.appendingPathComponent("dit_pipe"),
+                                         to: dir.appendingPathComponent("pipe"))
+    }
+
     /// Row id -> what the row's directory needs beyond `prepare`.
     static let situations: [String: (URL) throws -> Void] = [
         "steps-negative": none, "steps-limit": none, "batch-limit": none, "batch-size": none,
@@ -297,6 +303,13 @@ final class ErrorTableTests: XCTestCase {
             let folder = dir.appendingPathComponent("gt")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
             try PNGImage(width: 16, height: 16, channels: 1).write(to: folder.appendingPathComponent("a.png").path)
+        },
+        "sds-clip-unknown": pipe, "sds-clip-value": pipe, "sds-no-vae": none, "sds-render-unknown": pipe,
+        "sds-class-range": pipe, "sds-save-texture": pipe, "sds-steps": pipe, "sds-lr": pipe, "sds-warmup": pipe,
+        "sds-texture-size": pipe, "sds-frame-every": pipe, "sds-cfg-scale": pipe,
+        "sds-init-size": { dir in
+            try pipe(dir)
+            try PNGImage(width: 8, height: 8, channels: 3).write(to: dir.appendingPathComponent("small.png").path)
         },
     ]
 }
