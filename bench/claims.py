@@ -982,3 +982,19 @@ def render_invert(result):
               f"references; hue error: circular distance of each sample's mean hue from {hue}, in turns. "
               f"{st['threads']} thread(s), {day(result)}, {load_pair(result)}."]
     return "\n".join(l for l in lines if l is not None)
+
+
+# --- bench/compare: two engine commits side by side ---------------------------------------------------------------
+
+def render_compare(result):
+    """bench/compare: one engine commit against another on bench/run's cells."""
+    d = result["data"]
+    lines = [f"{day(result)}; {d['threads']} threads, {d['rounds']} interleaved rounds; "
+             f"{load_pair(result)} the timing phase",
+             "",
+             f"| model | batch | now ms ({d['current'][:10]}) | before ms ({d['baseline'][:10]}) | now/before |",
+             "|---|---:|---:|---:|---:|"]
+    for c in d["cells"]:
+        lines.append(f"| {c['model']} | {c['batch']} | {fmt(c['current_ms'])} | {fmt(c['baseline_ms'])} | "
+                     f"{ratio(c['current_ms'], c['baseline_ms'])} |")
+    return "\n".join(lines)
