@@ -36,7 +36,7 @@ struct SDSCommand: ParsableCommand {
     var warmup: Int?
     @Option(help: "Seed of the start image, the timesteps and the noise (default 0).")
     var seed: UInt64?
-    @Option(help: "Gradient clipping on d loss / d pixels: \(PixelGradientClip.allCases.map(\.rawValue).joined(separator: ", ")) (default pixel).")
+    @Option(help: "Gradient clipping on d loss / d pixels: \(PixelGradientClip.allCases.map(\.rawValue).joined(separator: ", ")).")
     var clip: String = "pixel"
     @Option(name: .customLong("clip-value"), parsing: .unconditional, help: "Threshold c of --clip (default 0.1).")
     var clipValue: Float?
@@ -50,7 +50,7 @@ struct SDSCommand: ParsableCommand {
     var output: String = "sds.png"
     @Option(help: "Also write the image every --frame-every steps into this folder (step_00010.png, ...).")
     var frames: String?
-    @Option(name: .customLong("frame-every"), parsing: .unconditional, help: "Steps between frames (default 10).")
+    @Option(name: .customLong("frame-every"), parsing: .unconditional, help: "Steps between frames.")
     var frameEvery: Int = 10
     @Option(name: .customLong("save-texture"), help: "With --render texture, also write the texture (PNG).")
     var saveTexture: String?
