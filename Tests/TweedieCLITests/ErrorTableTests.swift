@@ -171,6 +171,27 @@ final class ErrorTableTests: XCTestCase {
                                          to: dir.appendingPathComponent("pipe"))
     }
 
+    /// Latent training recipes (`latent.json`: a DiT on 4-channel latents of fashion32, `latent3.json`: the same on
+    /// 3 channels), `vae16` (dit_pipe's AutoencoderKL, for 16x16 images) and `vae32` (the same declared for 32x32).
+    static let latentRun: (URL) throws -> Void = { dir in
+        for (name, channels) in [("latent.json", 4), ("latent3.json", 3)] {
+            let recipe: [String: Any] = [
+                "data": "fashion32", "steps": 1, "batch": 1,
+                "model": ["_class_name": "DiTTransformer2DModel", "sample_size": 16, "in_channels": channels,
+                          "out_channels": channels, "patch_size": 4, "num_attention_heads": 2, "attention_head_dim": 8,
+                          "num_layers": 1, "num_embeds_ada_norm": 10],
+            ]
+            try JSONSerialization.data(withJSONObject: recipe).write(to: dir.appendingPathComponent(name))
+        }
+        let vae = GenerateCLI.fixtures.appendingPathComponent("dit_pipe/vae")
+        try FileManager.default.copyItem(at: vae, to: dir.appendingPathComponent("vae16"))
+        try FileManager.default.copyItem(at: vae, to: dir.appendingPathComponent("vae32"))
+        let config = dir.appendingPathComponent("vae32/config.json")
+        try (try String(contentsOf: config, encoding: .utf8))
+            .replacingOccurrences(of: "\"sample_size\": 16", with: "\"sample_size\": 32")
+            .write(to: config, atomically: true, encoding: .utf8)
+    }
+
     /// Row id -> what the row's directory needs beyond `prepare`.
     static let situations: [String: (URL) throws -> Void] = [
         "steps-negative": none, "steps-limit": none, "batch-limit": none, "batch-size": none,
@@ -286,6 +307,7 @@ final class ErrorTableTests: XCTestCase {
         },
         "prune-resume-settings": prunedRun,
         "prune-existing": prunedRun,
+        "train-vae-kind": latentRun, "train-vae-channels": latentRun, "train-vae-size": latentRun,
         "finetune-existing": { dir in
             let r = try GenerateCLI.run(["finetune", "-m", "model", "--steps", "1", "--batch", "1", "--accumulate", "1",
                                          "--sampling-steps", "2", "--out", "run", "--progress", "none"], in: dir)
