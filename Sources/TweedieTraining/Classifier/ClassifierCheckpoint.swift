@@ -67,29 +67,9 @@ public enum ClassifierCheckpoint {
         guard meta["format"] == format else {
             throw TweedieError.badInput("\(path): not a classifier training checkpoint (metadata 'format')")
         }
-        func int(_ key: String) throws -> Int {
-            guard let s = meta[key], let v = Int(s) else {
-                throw TweedieError.badInput("\(path): checkpoint metadata lacks '\(key)'")
-            }
-            return v
-        }
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-            guard let info = file.info(name) else { throw TweedieError.badInput("\(path): missing tensor '\(name)'") }
-            guard info.shape == shape else {
-                throw TweedieError.badInput("\(path): tensor '\(name)' has shape \(info.shape), expected \(shape)")
-            }
-            return try file.tensor(name)
-        }
-        let parameters = try shapes.map { try tensor("model/" + $0.name, $0.shape) }
-        let index = Dictionary(uniqueKeysWithValues: shapes.enumerated().map { ($1.name, $0) })
-        var optimizer: [String: [Int: Tensor]] = [:]
-        for name in file.names where name.hasPrefix("optim/") {
-            let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-            guard parts.count == 3, let i = index[parts[2]] else {
-                throw TweedieError.badInput("\(path): unexpected optimiser tensor '\(name)'")
-            }
-            optimizer[parts[1], default: [:]][i] = try tensor(name, shapes[i].shape)
-        }
+        func int(_ key: String) throws -> Int { try file.metadataInt(key) }
+        let parameters = try shapes.map { try file.tensor("model/" + $0.name, shape: $0.shape) }
+        let optimizer = try file.optimizerState(names: shapes.map(\.name), shapes: shapes.map(\.shape))
         return ClassifierTrainingState(step: try int("step"), dataPosition: try int("data_position"),
                                        parameters: parameters, optimizerState: optimizer,
                                        optimizerSteps: try int("optimizer_steps"),

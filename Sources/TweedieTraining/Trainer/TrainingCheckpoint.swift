@@ -71,33 +71,13 @@ public enum TrainingCheckpoint {
     public static func read(_ path: String, names: [String], shapes: [[Int]]) throws -> (TrainingState, TrainingRecipe) {
         let file = try SafeTensorsFile(path: path)
         let meta = file.metadata
-        func int(_ key: String) throws -> Int {
-            guard let s = meta[key], let v = Int(s) else {
-                throw TweedieError.badInput("\(path): checkpoint metadata lacks '\(key)'")
-            }
-            return v
-        }
+        func int(_ key: String) throws -> Int { try file.metadataInt(key) }
         guard meta["format"] == "tweedie-train-v1" else {
             throw TweedieError.badInput("\(path): not a tweedie training checkpoint (metadata 'format')")
         }
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-            guard let info = file.info(name) else { throw TweedieError.badInput("\(path): missing tensor '\(name)'") }
-            guard info.shape == shape else {
-                throw TweedieError.badInput("\(path): tensor '\(name)' has shape \(info.shape), expected \(shape)")
-            }
-            return try file.tensor(name)
-        }
-        let params = try zip(names, shapes).map { try tensor("model/" + $0, $1) }
-        let ema = try zip(names, shapes).map { try tensor("ema/" + $0, $1) }
-        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-        var optimizer: [String: [Int: Tensor]] = [:]
-        for name in file.names where name.hasPrefix("optim/") {
-            let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-            guard parts.count == 3, let i = index[parts[2]] else {
-                throw TweedieError.badInput("\(path): unexpected optimiser tensor '\(name)'")
-            }
-            optimizer[parts[1], default: [:]][i] = try tensor(name, shapes[i])
-        }
+        let params = try zip(names, shapes).map { try file.tensor("model/" + $0, shape: $1) }
+        let ema = try zip(names, shapes).map { try file.tensor("ema/" + $0, shape: $1) }
+        let optimizer = try file.optimizerState(names: names, shapes: shapes)
         guard let recipeText = meta["recipe"],
               let object = try? JSONSerialization.jsonObject(with: Data(recipeText.utf8)) as? [String: Any] else {
             throw TweedieError.badInput("\(path): checkpoint metadata lacks a readable 'recipe'")

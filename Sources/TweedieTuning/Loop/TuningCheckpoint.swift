@@ -70,29 +70,10 @@ public enum TuningCheckpoint {
     public static func read(_ path: String, like: TuningParameters) throws -> TuningState {
         let file = try SafeTensorsFile(path: path)
         let meta = try metadata(path)
-        func int(_ key: String) throws -> Int {
-            guard let s = meta[key], let v = Int(s) else {
-                throw TweedieError.badInput("\(path): checkpoint metadata lacks '\(key)'")
-            }
-            return v
-        }
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-            guard let info = file.info(name) else { throw TweedieError.badInput("\(path): missing tensor '\(name)'") }
-            guard info.shape == shape else {
-                throw TweedieError.badInput("\(path): tensor '\(name)' has shape \(info.shape), expected \(shape)")
-            }
-            return try file.tensor(name)
-        }
-        let values = try zip(like.names, like.values).map { try tensor("param/" + $0, $1.shape) }
+        func int(_ key: String) throws -> Int { try file.metadataInt(key) }
+        let values = try zip(like.names, like.values).map { try file.tensor("param/" + $0, shape: $1.shape) }
         let index = Dictionary(uniqueKeysWithValues: like.names.enumerated().map { ($1, $0) })
-        var optimizer: [String: [Int: Tensor]] = [:]
-        for name in file.names where name.hasPrefix("optim/") {
-            let parts = name.split(separator: "/", maxSplits: 2).map(String.init)
-            guard parts.count == 3, let i = index[parts[2]] else {
-                throw TweedieError.badInput("\(path): unexpected optimiser tensor '\(name)'")
-            }
-            optimizer[parts[1], default: [:]][i] = try tensor(name, like.values[i].shape)
-        }
+        let optimizer = try file.optimizerState(names: like.names, shapes: like.values.map(\.shape))
         for name in file.names where name.hasPrefix("param/") && index[String(name.dropFirst(6))] == nil {
             throw TweedieError.badInput("\(path): parameter '\(name.dropFirst(6))' is not one this run tunes")
         }
