@@ -935,22 +935,34 @@ def invert_memory(result):
     return out
 
 
+def _torch_loaded(d):
+    loaded = [row["backprop_f32_pytorch"]["loaded_rss_mb"] for m in d["models"] for row in m["batches"]
+              if row.get("backprop_f32_pytorch")]
+    return f"{min(loaded):.0f}" if loaded else "?"
+
+
 def render_invert_memory(result):
     """Peak RSS of backprop on Float32 against ZO on int8, per model and batch."""
     d = result["data"]
     mem = invert_memory(result)
     lines = ["| model | parameters | weights MB (F32 / int8) | batch | backprop-F32 peak RSS MB | ZO-int8 peak RSS MB | "
-             "ratio | ratio above idle |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "ratio | ratio above idle | PyTorch backprop-F32 MB | PyTorch / ZO-int8 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in d["models"]:
         for row in m["batches"]:
             bp, zo, r, net = mem[(m["name"], row["batch"])]
+            pt = row.get("backprop_f32_pytorch")
+            pt_cells = f"{pt['peak_rss_mb']:.1f} | {pt['peak_rss_mb'] / zo:.2f}x" if pt else "- | -"
             lines.append(f"| {m['name']} ({m['description']}) | {m['parameters'] / 1e6:.1f}M | "
                          f"{m['weights_mb']['float32']:.1f} / {m['weights_mb']['int8']:.1f} | {row['batch']} | "
-                         f"{bp:.1f} | {zo:.1f} | **{r:.2f}x** | {net:.2f}x |")
+                         f"{bp:.1f} | {zo:.1f} | **{r:.2f}x** | {net:.2f}x | {pt_cells} |")
     lines += ["", f"Peak RSS of the whole process (VmHWM) over {d['steps']} updates of each method, same seed and "
               f"images; ZO: n 2 (3 forward passes an update), subspace and PUTS on. Idle process (`tweedie --version`): "
               f"{d['idle_rss_mb']:.0f} MB. The larger U-Nets have random weights (memory does not depend on their "
-              f"values). {d['threads']} thread(s), {day(result)}, {load_pair(result)}."]
+              f"values). oneDNN's weight cache off for both (`TWEEDIE_ONEDNN_CACHE_MB={d.get('onednn_cache_mb', 1024)}`). PyTorch: the "
+              f"same updates in diffusers' UNet2DModel (bench/invert_torch_memory.py); a PyTorch process "
+              f"holding the smallest model peaks at {_torch_loaded(d)} MB before its first update, most of it the library. "
+              f"{d['threads']} thread(s), {day(result)}, {load_pair(result)}."]
     return "\n".join(lines)
 
 
