@@ -935,6 +935,12 @@ def invert_memory(result):
     return out
 
 
+def invert_memory_torch(result):
+    """{(model, batch): PyTorch backprop-F32 peak RSS MB} of invert-memory.json, for the rows that have one."""
+    return {(m["name"], row["batch"]): row["backprop_f32_pytorch"]["peak_rss_mb"]
+            for m in result["data"]["models"] for row in m["batches"] if row.get("backprop_f32_pytorch")}
+
+
 def _torch_loaded(d):
     loaded = [row["backprop_f32_pytorch"]["loaded_rss_mb"] for m in d["models"] for row in m["batches"]
               if row.get("backprop_f32_pytorch")]
