@@ -14,17 +14,17 @@ import TweedieTuning
 /// encoding is z*. The judge (assets/classifier32, trained on real images, never told about the run) only rises if
 /// the whole gradient path works: the posterior sample, the noise conversion, the encoder's backward pass to the
 /// pixels, the clip and Adam. A wrong sign or a broken backward pass moves the image away from class k, and the
-/// test fails. The autoencoder is the 32x32x3 -> 4x8x8 vae32 (training/vae32 while it trains, assets/vae32 after).
+/// test fails. The autoencoder is the bundled 32x32x3 -> 4x8x8 vae32.
 final class SDSJudgeTests: XCTestCase {
     static var vaeFolder: String? {
-        ["assets/vae32", "training/vae32"].map { RepositoryPaths.root.appendingPathComponent($0).path }
+        ["assets/vae32"].map { RepositoryPaths.root.appendingPathComponent($0).path }
             .first { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("config.json")) }
     }
 
     func testShortRunRaisesTheJudgesConfidence() throws {
         guard let folder = Self.vaeFolder else {
-            if TestEnvironment.isCI { XCTFail("vae32 is missing (assets/vae32 or training/vae32)") }
-            throw XCTSkip("vae32 is absent (assets/vae32 or training/vae32)")
+            if TestEnvironment.isCI { XCTFail("vae32 is missing (assets/vae32)") }
+            throw XCTSkip("vae32 is absent (assets/vae32)")
         }
         try TestEnvironment.requireFile(FashionMNIST.defaultDirectory + "/t10k-images-idx3-ubyte.gz", package: "fashion-mnist")
         let vae = try ModelFolder.load(folder) as! AutoencoderKL
@@ -60,7 +60,7 @@ final class SDSJudgeTests: XCTestCase {
         try run.run()
         let after = try confidence(run.image)
         print(String(format: "sds judge test: p(class %d) %.4f -> %.4f", k, before, after))
-        // Measured p 0.0016 -> 0.9994 (60 steps, pixel clip at 0.1, lr 0.03, with training/vae32 at step 2,249).
+        // Measured p 0.0016 -> 0.9999 (60 steps, pixel clip at 0.1, lr 0.03, assets/vae32 at step 6,000).
         XCTAssertLessThan(before, 0.2)
         XCTAssertGreaterThan(after, 0.9)
     }
