@@ -34,6 +34,9 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         // oneDNN (Debian ships no .pc file for it): the convolution kernels; see Kernels/OneDNN.
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // A counting malloc (see its header): linked only into the tweedie executable and the tests, never into
+        // the libraries, so `tweedie bench` and a test can count heap allocations without LD_PRELOAD.
+        .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
         .target(name: "TweedieCore", dependencies: ["CBLAS", "CZlib", "CDNNL"], swiftSettings: fast),
         // Noise sources (Philox, torch-exact randn) and noise schedules (betas, VP sigma tables, scheduler_config):
         // what both the samplers and the trainer need, so the trainer does not depend on the samplers.
@@ -65,13 +68,14 @@ let package = Package(
                                "TweediePipeline"]),
         // The CLI's folder is TweedieCLI so it cannot collide with Sources/Tweedie on a case-insensitive file system.
         .executableTarget(name: "tweedie",
-                          dependencies: ["Tweedie", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Tweedie", "CAllocationCounter",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/TweedieCLI",
                           swiftSettings: fast),
         // NaN-proof comparisons, measured-error recording and the CI data policy, shared by every test target.
         .target(name: "TweedieTestSupport", dependencies: ["TweedieCore"], path: "Tests/TweedieTestSupport"),
         .testTarget(name: "TweedieCoreTests", dependencies: ["TweedieCore", "TweedieTestSupport"]),
-        .testTarget(name: "TweedieModelsTests", dependencies: ["TweedieModels", "TweedieTestSupport"],
+        .testTarget(name: "TweedieModelsTests", dependencies: ["TweedieModels", "TweedieTestSupport", "CAllocationCounter"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TweedieSamplersTests",
                     dependencies: ["TweedieSamplers", "TweedieModels", "TweedieTestSupport"],

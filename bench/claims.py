@@ -1016,3 +1016,34 @@ def render_compare(result):
         lines.append(f"| {c['model']} | {c['batch']} | {fmt(c['current_ms'])} | {fmt(c['baseline_ms'])} | "
                      f"{ratio(c['current_ms'], c['baseline_ms'])} |")
     return "\n".join(lines)
+
+
+# --- bench/allocs: heap allocations per call and per step --------------------------------------------------------
+
+def render_allocs(result):
+    """bench/allocs: steady-state heap allocations per denoiser call and per Euler step, before and now."""
+    d = result["data"]
+    before = {(c["model"], c["batch"], c["threads"]): c for c in d.get("before", {}).get("cells", [])}
+    now_label = (d["now"].get("commit") or "now")[:10]
+    head = ["model", "batch", "threads"]
+    if before:
+        head += [f"per call before ({(d['before'].get('commit') or 'before')[:10]})", "per step before"]
+    head += [f"per call now ({now_label})", "per step now", "MB per step now"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for c in d["now"]["cells"]:
+        row = [c["model"], str(c["batch"]), str(c["threads"])]
+        if before:
+            b = before.get((c["model"], c["batch"], c["threads"]))
+            row += [str(b["allocs_per_call"]), str(b["allocs_per_step"])] if b else ["", ""]
+        row += [str(c["allocs_per_call"]), str(c["allocs_per_step"]), f"{c['alloc_bytes_per_step'] / 1e6:.2f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", f"Counted by `tweedie bench`'s counting malloc after 2 warm-up calls (a step: the largest of 3 Euler "
+              f"steps after 2 uncounted ones); {day(result)}. Counts do not depend on the machine's load."]
+    return "\n".join(lines)
+
+
+def alloc_cell(result, model, batch, threads, key, side="now"):
+    for c in result["data"][side]["cells"]:
+        if (c["model"], c["batch"], c["threads"]) == (model, batch, threads):
+            return c[key]
+    raise KeyError(f"allocs: no cell {model} batch {batch} threads {threads} in {side}")

@@ -14,7 +14,9 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             With --model, times forward(sample, timesteps, classLabels) of a UNet2DModel or DiT folder (a VAE \
             folder times decode) on fixed-seed random inputs. With --sgemm N, times an N x N x N SGEMM instead. \
-            GFLOP/s counts the GEMM work of one call (FlopCounter).
+            GFLOP/s counts the GEMM work of one call (FlopCounter). After the timed calls, one more call and \
+            five Euler sampling steps (two uncounted) run with the counting malloc on: allocations per call and \
+            per step (the largest counted step), with the bytes they asked for.
             """)
 
     @Option(help: ArgumentHelp("Model folder (config.json + diffusion_pytorch_model.safetensors).", valueName: "dir"))
@@ -43,6 +45,10 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @Flag(inversion: .prefixedNo,
+          help: "After timing, count heap allocations of one call and of one steady-state Euler sampling step.")
+    var allocations = true
 
     func run() throws {
         try checkFlags()
@@ -99,12 +105,24 @@ struct BenchCommand: ParsableCommand {
 
         var outputShape: [Int] = []
         let (times, flops) = try timeCalls { outputShape = try call().shape }
+        var counts: [(String, JSONScalar)] = []
+        if allocations && AllocationCount.available {
+            // Timing ran the warm-up, so this call is a steady-state one.
+            let perCall = try AllocationCount.of { _ = try call() }
+            counts += [("allocs_per_call", .int(perCall.calls)), ("alloc_bytes_per_call", .int(perCall.bytes))]
+            if let m = loaded.diffusionModel {
+                let x = Tensor.gaussian(shape: inputShape, rng: &rng)
+                let labels = m.numClassEmbeds.map { n in (0..<batch).map { $0 % max(1, n) } }
+                let perStep = try stepAllocations(model: m, x: x, labels: labels)
+                counts += [("allocs_per_step", .int(perStep.calls)), ("alloc_bytes_per_step", .int(perStep.bytes))]
+            }
+        }
         var extra: [(String, JSONScalar)] = [
             ("model", .string(lastPathComponent(dir))), ("class_name", .string(loaded.className)),
             ("parameters", .int(loaded.parameterCount)), ("batch", .int(batch)),
             ("input_shape", .ints(inputShape)), ("output_shape", .ints(outputShape)),
             ("load_ms", .double(loadMs)),
-        ]
+        ] + counts
         if loaded.diffusionModel == nil { extra.append(("call", .string("decode"))) } else {
             extra.append(("call", .string("forward")))
             extra.append(("timestep", .double(Double(timestep))))
@@ -208,6 +226,13 @@ private struct BenchResult {
             + " min \(fixed(times.min() ?? 0, 2)), max \(fixed(times.max() ?? 0, 2)); \(warmup) warm-up)")
         lines.append("compute    \(fixed(Double(flopsPerCall) / 1e9, 3)) GFLOP per call, \(fixed(gflops, 1)) GFLOP/s")
         lines.append("memory     peak RSS \(fixed(PeakMemory.megabytes, 1)) MB")
+        if case .int(let calls)? = info["allocs_per_call"], case .int(let bytes)? = info["alloc_bytes_per_call"] {
+            var line = "allocs     \(calls) per call (\(fixed(Double(bytes) / 1e6, 2)) MB)"
+            if case .int(let c)? = info["allocs_per_step"], case .int(let b)? = info["alloc_bytes_per_step"] {
+                line += ", \(c) per sampling step (\(fixed(Double(b) / 1e6, 2)) MB), steady state"
+            }
+            lines.append(line)
+        }
         lines.append("threads    \(Runtime.threads)")
         lines.append("openblas   \(SystemInfo.openBLASCore) (\(SystemInfo.openBLASConfig))")
         lines.append("conv       \(ConvolutionBackend.label)")
