@@ -28,7 +28,8 @@ public enum OpenBLASCoreGuard {
     }
 
     /// Re-executes the current binary with OPENBLAS_CORETYPE set when OpenBLAS picked a generic fallback on a CPU
-    /// that allows better. Returns only when no re-exec was needed (or it failed, in which case we run slow).
+    /// that allows better, and with GOMP_SPINCOUNT set when the user set no OpenMP wait policy (see
+    /// `OpenMPTeam.spinCountSetting`). Returns only when no re-exec was needed (or it failed: we then run slow).
     public static func reexecIfNeeded() {
         var env = [String: String]()
         var p = environ
@@ -37,8 +38,13 @@ public enum OpenBLASCoreGuard {
             if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
             p += 1
         }
-        guard let core = recommendedCore(environment: env) else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
+        // libgomp also reads its settings only when it loads (with oneDNN, before main), so the OpenMP spin
+        // setting rides on the same re-exec.
+        let core = recommendedCore(environment: env)
+        let spin = env["TWEEDIE_OPENBLAS_REEXEC"] == nil ? OpenMPTeam.spinCountSetting(environment: env) : nil
+        guard core != nil || spin != nil else { return }
+        if let core { setenv("OPENBLAS_CORETYPE", core, 1) }
+        if let spin { setenv("GOMP_SPINCOUNT", spin, 1) }
         setenv("TWEEDIE_OPENBLAS_REEXEC", "1", 1)
         let args = CommandLine.unsafeArgv
         execv("/proc/self/exe", args)

@@ -30,13 +30,18 @@ public func parallelFor(_ n: Int, grain: Int = 1, _ body: (Int) -> Void) {
         for i in 0..<n { body(i) }
         return
     }
-    withoutActuallyEscaping(body) { body in
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = n * w / workers, hi = n * (w + 1) / workers
-            for i in lo..<hi { body(i) }
-        }
+    func chunk(_ w: Int) {
+        let lo = n * w / workers, hi = n * (w + 1) / workers
+        for i in lo..<hi { body(i) }
     }
+    // One pool for the cores: the OpenMP team oneDNN's convolutions already keep awake (see OpenMPTeam).
+    if runOnOpenMPTeam(workers, chunk) { return }
+    DispatchQueue.concurrentPerform(iterations: workers) { chunk($0) }
 }
+
+/// `OpenMPTeam.run` for the inlinable `parallelFor` (which may not name internal types).
+@usableFromInline
+func runOnOpenMPTeam(_ workers: Int, _ body: (Int) -> Void) -> Bool { OpenMPTeam.run(workers, body) }
 
 /// Processor count without Foundation (sysconf).
 public enum ProcessInfoLite {
