@@ -83,7 +83,7 @@ final class OneDNNConvolution {
         }
         bind(userWeights, plain)
         bind(weights, into)
-        runtime.execute(weightsReorder, [(TWEEDIE_DNNL_ARG_FROM, userWeights), (TWEEDIE_DNNL_ARG_TO, weights)])
+        runtime.execute(weightsReorder, (TWEEDIE_DNNL_ARG_FROM, userWeights), (TWEEDIE_DNNL_ARG_TO, weights))
         runtime.wait()
     }
 
@@ -95,22 +95,22 @@ final class OneDNNConvolution {
         bind(userSource, x)
         if let sourceReorder {
             bind(source, sourceScratch)
-            runtime.execute(sourceReorder, [(TWEEDIE_DNNL_ARG_FROM, userSource), (TWEEDIE_DNNL_ARG_TO, source)])
+            runtime.execute(sourceReorder, (TWEEDIE_DNNL_ARG_FROM, userSource), (TWEEDIE_DNNL_ARG_TO, source))
         }
         bind(weights, preparedWeights)
         bind(userDestination, out)
         if destinationReorder != nil { bind(destination, destinationScratch) }
-        var args = [(TWEEDIE_DNNL_ARG_SRC, sourceReorder == nil ? userSource : source),
-                    (TWEEDIE_DNNL_ARG_WEIGHTS, weights),
-                    (TWEEDIE_DNNL_ARG_DST, destinationReorder == nil ? userDestination : destination)]
+        var biasArgument: OneDNNRuntime.Argument?
         if let bias, let b {
             bind(bias, b)
-            args.append((TWEEDIE_DNNL_ARG_BIAS, bias))
+            biasArgument = (TWEEDIE_DNNL_ARG_BIAS, bias)
         }
-        runtime.execute(convolution, args)
+        runtime.execute(convolution, (TWEEDIE_DNNL_ARG_SRC, sourceReorder == nil ? userSource : source),
+                        (TWEEDIE_DNNL_ARG_WEIGHTS, weights),
+                        (TWEEDIE_DNNL_ARG_DST, destinationReorder == nil ? userDestination : destination), biasArgument)
         if let destinationReorder {
-            runtime.execute(destinationReorder, [(TWEEDIE_DNNL_ARG_FROM, destination),
-                                                 (TWEEDIE_DNNL_ARG_TO, userDestination)])
+            runtime.execute(destinationReorder, (TWEEDIE_DNNL_ARG_FROM, destination),
+                            (TWEEDIE_DNNL_ARG_TO, userDestination))
         }
         runtime.wait()
     }

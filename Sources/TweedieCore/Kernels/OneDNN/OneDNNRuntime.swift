@@ -37,12 +37,22 @@ final class OneDNNRuntime: @unchecked Sendable {
         return "\(v.major).\(v.minor).\(v.patch)"
     }
 
-    /// Runs `primitive` on the stream with `args` (index, memory) and waits for it.
-    func execute(_ primitive: dnnl_primitive_t, _ args: [(Int32, dnnl_memory_t)]) {
+    /// One execution argument: oneDNN's index (TWEEDIE_DNNL_ARG_*) and the memory bound to it.
+    typealias Argument = (Int32, dnnl_memory_t)
+
+    /// Runs `primitive` on the stream with two to four arguments (`wait()` waits for it). The arguments go to
+    /// oneDNN from stack storage, not an array: this runs up to three times per convolution, and a steady-state
+    /// call should not allocate (`tweedie bench` counts it).
+    func execute(_ primitive: dnnl_primitive_t, _ a: Argument, _ b: Argument, _ c: Argument? = nil,
+                 _ d: Argument? = nil) {
         setOpenMPThreads?(Int32(Runtime.threads))
-        let list = args.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }
-        let status = list.withUnsafeBufferPointer {
-            dnnl_primitive_execute(primitive, stream, Int32($0.count), $0.baseAddress)
+        let status = withUnsafeTemporaryAllocation(of: dnnl_exec_arg_t.self, capacity: 4) { list in
+            list[0] = dnnl_exec_arg_t(arg: a.0, memory: a.1)
+            list[1] = dnnl_exec_arg_t(arg: b.0, memory: b.1)
+            var n = 2
+            if let c { list[n] = dnnl_exec_arg_t(arg: c.0, memory: c.1); n += 1 }
+            if let d { list[n] = dnnl_exec_arg_t(arg: d.0, memory: d.1); n += 1 }
+            return dnnl_primitive_execute(primitive, stream, Int32(n), list.baseAddress)
         }
         precondition(status == dnnl_success, "oneDNN: primitive execution failed (status \(status.rawValue))")
     }
