@@ -1038,7 +1038,8 @@ def render_allocs(result):
         row += [str(c["allocs_per_call"]), str(c["allocs_per_step"]), f"{c['alloc_bytes_per_step'] / 1e6:.2f}"]
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", f"Counted by `tweedie bench`'s counting malloc after 2 warm-up calls (a step: the largest of 3 Euler "
-              f"steps after 2 uncounted ones); {day(result)}. Counts do not depend on the machine's load."]
+              f"steps after 2 uncounted ones); {day(result)}. Counts do not depend on the machine's load; at 1 thread "
+              f"they repeat exactly, at 2 they include the thread pools' own allocations and move by a few."]
     return "\n".join(lines)
 
 
