@@ -1,6 +1,6 @@
 import CBLAS
 
-/// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, through OpenBLAS.
+/// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, through OpenBLAS (or oneDNN: `GEMMBackend`).
 /// `lda`, `ldb`, `ldc` default to the packed row strides of the stored (untransposed) matrices.
 @inlinable
 public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -12,6 +12,10 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
     let la = lda ?? (transA ? m : k)
     let lb = ldb ?? (transB ? k : n)
     let lc = ldc ?? n
+    if GEMMBackend.current == .oneDNN {
+        GEMMBackend.dnnlSGEMM(transA, transB, m, n, k, alpha, a, la, b, lb, beta, c, lc)
+        return
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(la), b, Int32(lb), beta, c, Int32(lc))
 }
