@@ -27,9 +27,21 @@ public enum OpenBLASCoreGuard {
         return bestCore(flags: Set(SystemInfo.cpuFlags))
     }
 
+    /// How long an idle OpenBLAS worker spins before it sleeps, as OpenBLAS's exponent (2^n cycles; 4 is its
+    /// minimum, 28 its default, about 0.1 s). OpenBLAS keeps its own pthread pool beside libgomp's team, so after
+    /// each GEMM its workers spin on the cores the team needs next: measured on the 2-core machine, one call of the
+    /// CIFAR-10 U-Net at batch 1 and 2 threads took 144 ms with the default and 83 ms with 4 (115 ms at 1 thread).
+    public static let threadTimeout = "4"
+
+    /// OPENBLAS_THREAD_TIMEOUT to run with, or nil when the user set one (or GOTO_THREAD_TIMEOUT).
+    public static func threadTimeoutSetting(environment: [String: String]) -> String? {
+        environment["OPENBLAS_THREAD_TIMEOUT"] == nil && environment["GOTO_THREAD_TIMEOUT"] == nil ? threadTimeout : nil
+    }
+
     /// Re-executes the current binary with OPENBLAS_CORETYPE set when OpenBLAS picked a generic fallback on a CPU
-    /// that allows better, and with GOMP_SPINCOUNT set when the user set no OpenMP wait policy (see
-    /// `OpenMPTeam.spinCountSetting`). Returns only when no re-exec was needed (or it failed: we then run slow).
+    /// that allows better, with GOMP_SPINCOUNT set when the user set no OpenMP wait policy (see
+    /// `OpenMPTeam.spinCountSetting`) and OPENBLAS_THREAD_TIMEOUT when the user set none (`threadTimeout`).
+    /// Returns only when no re-exec was needed (or it failed: we then run slow).
     public static func reexecIfNeeded() {
         var env = [String: String]()
         var p = environ
@@ -38,13 +50,15 @@ public enum OpenBLASCoreGuard {
             if let eq = s.firstIndex(of: "=") { env[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
             p += 1
         }
-        // libgomp also reads its settings only when it loads (with oneDNN, before main), so the OpenMP spin
-        // setting rides on the same re-exec.
+        // libgomp and OpenBLAS read their thread settings only when they load (before main), so the spin and
+        // timeout settings ride on the same re-exec.
         let core = recommendedCore(environment: env)
         let spin = env["TWEEDIE_OPENBLAS_REEXEC"] == nil ? OpenMPTeam.spinCountSetting(environment: env) : nil
-        guard core != nil || spin != nil else { return }
+        let timeout = env["TWEEDIE_OPENBLAS_REEXEC"] == nil ? threadTimeoutSetting(environment: env) : nil
+        guard core != nil || spin != nil || timeout != nil else { return }
         if let core { setenv("OPENBLAS_CORETYPE", core, 1) }
         if let spin { setenv("GOMP_SPINCOUNT", spin, 1) }
+        if let timeout { setenv("OPENBLAS_THREAD_TIMEOUT", timeout, 1) }
         setenv("TWEEDIE_OPENBLAS_REEXEC", "1", 1)
         let args = CommandLine.unsafeArgv
         execv("/proc/self/exe", args)
