@@ -614,6 +614,24 @@ def render_speed(result):
     return "\n".join(lines)
 
 
+def render_generate(result):
+    d = result["data"]
+    tw, df, pipe = d["tweedie_seconds"], d["diffusers_seconds"], d["diffusers_pipeline_seconds"]
+    n = sum(1 for r in d["runs"] if r["engine"] == "tweedie")
+    lines = ["| work | Tweedie | diffusers | Tweedie/diffusers |", "|---|---:|---:|---:|",
+             f"| whole process: load, {d['steps']} {d['sampler'].upper()} steps with CFG {d['cfg_scale']:g}, "
+             f"{d['images']} PNGs | {tw:.2f} s | {df:.2f} s | {ratio(tw, df)} |",
+             f"| the same, against diffusers' pipeline call alone (loaded model to written PNGs) | {tw:.2f} s | "
+             f"{pipe:.2f} s | {ratio(tw, pipe)} |",
+             "",
+             f"{d['model']}, batch {d['images']}, {d['threads']} threads; medians of {n} alternating rounds; "
+             f"{day(result)}, {load_pair(result)}."]
+    if busy(result, d["threads"]):
+        lines += ["", "**The machine was busy (1-minute load above the threads + 1 at the end): these times are "
+                      "noisy.**"]
+    return "\n".join(lines)
+
+
 def render_confusion(result):
     d = result["data"]
     names = d["labels"]
