@@ -26,6 +26,28 @@ func expApprox(_ x: Float) -> Float {
     return y * Float(bitPattern: bits)
 }
 
+/// `expApprox` on eight lanes: the same operations in the same order, so each lane equals the scalar result bit
+/// for bit (what lets `silu` and `gelu` take this path without moving a golden).
+@inline(__always)
+func expApprox(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let xc = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.0))
+    let magic: Float = 12_582_912
+    let t = xc * 1.442_695_04 + magic
+    let n = t - magic
+    var r = xc - n * 0.693_359_375
+    r = r + n * 2.121_944_4e-4
+    var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_950_7e-3
+    p = p * r + 8.333_451_907_3e-3
+    p = p * r + 4.166_579_589_4e-2
+    p = p * r + 1.666_666_545_9e-1
+    p = p * r + 5.000_000_120_1e-1
+    let y = p * (r * r) + r + 1
+    let tb = unsafeBitCast(t, to: SIMD8<UInt32>.self)
+    let bits = (tb &- magic.bitPattern &+ 127) &<< 23
+    return y * unsafeBitCast(bits, to: SIMD8<Float>.self)
+}
+
 @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
