@@ -15,4 +15,5 @@ struct TweedieCommand: ParsableCommand {
 }
 
 OpenBLASCoreGuard.reexecIfNeeded()
+HeapRetention.apply()
 runCommandLine(TweedieCommand.self)
