@@ -113,12 +113,16 @@ enum GoldenManifest {
         return out
     }
 
-    /// The model folder of `entry`; a missing folder fails loudly rather than skipping its goldens.
+    /// The model folder of `entry` (a model's config.json or a pipeline's model_index.json); a missing folder fails
+    /// loudly rather than skipping its goldens.
     static func modelPath(_ entry: GoldenEntry) throws -> String {
         let path = repositoryRoot.appendingPathComponent(entry.model).path
-        guard FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("config.json")) else {
-            throw TweedieError.badInput("manifest.json: model \(entry.model) is missing (no \(path)/config.json); "
-                                        + "the manifest lists only models in the repository")
+        let found = ["config.json", "model_index.json"].contains {
+            FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent($0))
+        }
+        guard found else {
+            throw TweedieError.badInput("manifest.json: model \(entry.model) is missing (no \(path)/config.json or "
+                                        + "model_index.json); the manifest lists only models in the repository")
         }
         return path
     }
