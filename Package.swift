@@ -37,7 +37,8 @@ let package = Package(
         // A counting malloc (see its header): linked only into the tweedie executable and the tests, never into
         // the libraries, so `tweedie bench` and a test can count heap allocations without LD_PRELOAD.
         .target(name: "CAllocationCounter", path: "Sources/CAllocationCounter"),
-        .target(name: "TweedieCore", dependencies: ["CBLAS", "CZlib", "CDNNL"], swiftSettings: fast),
+        .target(name: "TweedieCore", dependencies: ["CBLAS", "CZlib", "CDNNL", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: fast),
         // Noise sources (Philox, torch-exact randn) and noise schedules (betas, VP sigma tables, scheduler_config):
         // what both the samplers and the trainer need, so the trainer does not depend on the samplers.
         .target(name: "TweedieNoise", dependencies: ["TweedieCore"], swiftSettings: fast),
@@ -60,7 +61,7 @@ let package = Package(
         // Generation, evaluation and the PNG recipe: models + samplers + images, without the trainer.
         .target(name: "TweediePipeline",
                 dependencies: ["TweedieCore", "TweedieModels", "TweedieImaging", "TweedieSamplers", "TweedieOperators",
-                               "TweedieData", .product(name: "Crypto", package: "swift-crypto")],
+                               "TweedieData"],
                 swiftSettings: fast),
         .target(name: "Tweedie",
                 dependencies: ["TweedieCore", "TweedieNoise", "TweedieModels", "TweedieImaging", "TweedieData",

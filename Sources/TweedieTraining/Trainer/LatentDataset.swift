@@ -21,7 +21,8 @@ public final class LatentDataset: TrainingDataset {
     public let vae: AutoencoderKL
     /// The autoencoder's folder (as the recipe names it).
     public let folder: String
-    /// A checksum of the folder's config and weights files (FNV-1a, 64 bits): what `--resume` compares.
+    /// SHA-256 of the folder's config and weights files (one digest over both, in that order): what `--resume`
+    /// compares.
     public let fingerprint: String
     /// Images encoded together.
     public static let chunk = 64
@@ -111,15 +112,15 @@ public final class LatentDataset: TrainingDataset {
         encoded[c] = true
     }
 
-    /// FNV-1a over the files' bytes, as 16 hex digits.
+    /// SHA-256 over the files' bytes, one after the other, as 64 hex digits.
     static func checksum(_ paths: [String]) throws -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var bytes = [UInt8]()
         for path in paths {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw TweedieError.badInput("--vae: cannot read \(path)")
             }
-            data.withUnsafeBytes { raw in for b in raw { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+            bytes += data
         }
-        return String(format: "%016llx", h)
+        return SHA256.hex(bytes)
     }
 }

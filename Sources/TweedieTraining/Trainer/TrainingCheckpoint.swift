@@ -26,7 +26,7 @@ public struct TrainingState {
 public enum TrainingCheckpoint {
     static let prefix = "step-", suffix = ".safetensors"
     /// Metadata key of the checksum of a latent run's autoencoder files (`LatentDataset.fingerprint`).
-    public static let vaeKey = "vae_fnv1a"
+    public static let vaeKey = "vae_sha256"
 
     /// Writes `state` (with `metadata` added to the file's) and removes all but the newest `keep` checkpoints;
     /// returns the new file's path.

@@ -1,8 +1,7 @@
 import Crypto
-import TweedieCore
 
 /// SHA-256 hex digests of files and byte buffers (swift-crypto): the weights hash recorded in image metadata
-/// (A1111 shows its first 10 hex digits as "Model hash").
+/// (A1111 shows its first 10 hex digits as "Model hash") and a latent run's autoencoder fingerprint.
 public enum SHA256 {
     /// Lower-case hex digest of `bytes`.
     public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
