@@ -11,9 +11,11 @@ import TweedieModels
 /// thread pools then never start, and the count is the engine's alone.
 final class AllocationBudgetTests: XCTestCase {
     /// Allocations of one call after two warm-up calls, measured at one thread (the first number), and the budget
-    /// with a few allocations of slack for a runtime that allocates a little differently (the second).
+    /// with a few allocations of slack for a runtime that allocates a little differently (the second). The U-Net's
+    /// count also moves with what earlier tests left running in the process (the counter sees every thread): 1,724
+    /// alone, 1,748 and 1,778 inside two full clean-clone suites, so its slack is about twice that spread.
     static let budget: [String: (measured: Int, limit: Int)] = [
-        "unet_b": (measured: 1724, limit: 1760),
+        "unet_b": (measured: 1724, limit: 1840),
         "dit_a": (measured: 340, limit: 348),
     ]
 
