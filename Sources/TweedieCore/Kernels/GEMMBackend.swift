@@ -14,8 +14,6 @@ public enum GEMMBackend: String, CaseIterable, Sendable {
     case oneDNN = "onednn"
 
     nonisolated(unsafe) private static var selected: GEMMBackend = initial()
-    nonisolated(unsafe) private static let setOpenMPThreads: (@convention(c) (Int32) -> Void)? =
-        dlsym(nil, "omp_set_num_threads").map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) }
 
     /// The backend in use; `TWEEDIE_GEMM=onednn` (or `openblas`) chooses it for a whole run.
     public static var current: GEMMBackend {
@@ -33,7 +31,7 @@ public enum GEMMBackend: String, CaseIterable, Sendable {
     static func dnnlSGEMM(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                           _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                           _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        setOpenMPThreads?(openblas_get_num_threads())
+        OpenMPTeam.setThreads(Int(openblas_get_num_threads()))
         let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78, Int64(m), Int64(n), Int64(k), alpha, a,
                                 Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
         precondition(status == dnnl_success, "oneDNN: sgemm \(m)x\(n)x\(k) failed (status \(status.rawValue))")

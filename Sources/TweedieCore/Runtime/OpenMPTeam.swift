@@ -75,4 +75,11 @@ public enum OpenMPTeam {
         }
         return true
     }
+
+    nonisolated(unsafe) private static let setNumThreads: (@convention(c) (Int32) -> Void)? =
+        dlsym(nil, "omp_set_num_threads").map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) }
+
+    /// Sets the calling thread's OpenMP team size for the regions oneDNN opens (a per-thread setting that
+    /// `Runtime.threads` does not reach); does nothing when libgomp is not loaded.
+    static func setThreads(_ n: Int) { setNumThreads?(Int32(n)) }
 }

@@ -8,9 +8,6 @@ import Glibc
 final class OneDNNRuntime: @unchecked Sendable {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
-    /// Debian's oneDNN runs its kernels on OpenMP (libgomp, loaded with it). Its team size is a per-thread setting
-    /// that `Runtime.threads` does not reach, so it is set before every call through the symbol looked up here.
-    private let setOpenMPThreads: (@convention(c) (Int32) -> Void)?
 
     /// nil when no CPU engine can be created: the callers then keep to im2col.
     static let shared: OneDNNRuntime? = OneDNNRuntime()
@@ -26,9 +23,6 @@ final class OneDNNRuntime: @unchecked Sendable {
         }
         self.engine = engine
         self.stream = stream
-        setOpenMPThreads = dlsym(nil, "omp_set_num_threads").map {
-            unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self)
-        }
     }
 
     /// The linked library's version ("2.6.3").
@@ -45,7 +39,8 @@ final class OneDNNRuntime: @unchecked Sendable {
     /// call should not allocate (`tweedie bench` counts it).
     func execute(_ primitive: dnnl_primitive_t, _ a: Argument, _ b: Argument, _ c: Argument? = nil,
                  _ d: Argument? = nil) {
-        setOpenMPThreads?(Int32(Runtime.threads))
+        // Debian's oneDNN runs its kernels on libgomp, whose team size is per thread: set it before every call.
+        OpenMPTeam.setThreads(Runtime.threads)
         let status = withUnsafeTemporaryAllocation(of: dnnl_exec_arg_t.self, capacity: 4) { list in
             list[0] = dnnl_exec_arg_t(arg: a.0, memory: a.1)
             list[1] = dnnl_exec_arg_t(arg: b.0, memory: b.1)
