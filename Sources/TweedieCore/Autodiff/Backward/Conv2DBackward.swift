@@ -36,8 +36,13 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
                                   : nil
     let w = asConvolution ? nil : w
     var gx: Tensor? = w == nil ? nil : Tensor(shape: inputShape)
-    var gw: Tensor? = needWeight ? Tensor(shape: weightShape) : nil
-    let colSize = pointwise || (w == nil && !needWeight) ? 0 : g.rows * g.cols
+    // dW (and db) through oneDNN's weights-gradient kernel where it has one; im2col + GEMM below otherwise.
+    let fused = needWeight && ConvolutionBackend.current == .oneDNN && n > 0
+        ? oneDNNWeightsGradient(dy, input: x!, weightShape: weightShape, stride: stride, padding: padding,
+                                needBias: needBias) : nil
+    let x = fused == nil ? x : nil, loopWeight = x != nil
+    var gw: Tensor? = loopWeight ? Tensor(shape: weightShape) : nil
+    let colSize = pointwise || (w == nil && !loopWeight) ? 0 : g.rows * g.cols
     // Like the forward: with several threads, contiguous groups of samples go to workers whose GEMMs run
     // single-threaded (per-sample GEMMs are too small to split well), each group summing its own dW; the
     // partial dWs are then added in group order. One group (one thread or one sample) threads inside instead.
@@ -45,7 +50,7 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
     // 1.2-1.6x faster in OpenBLAS than dY·im2col(x)ᵀ on U-Net shapes (few output channels, long planes).
     let groups = max(1, min(n, Runtime.threads))
     let weightCount = weightShape.reduce(1, *)
-    var partials = [Float](repeating: 0, count: needWeight ? groups * weightCount : 0)
+    var partials = [Float](repeating: 0, count: loopWeight ? groups * weightCount : 0)
     dy.withUnsafeBufferPointer { pdy in
         withOptionalPointer(x) { px in
             withOptionalPointer(w) { pw in
@@ -84,8 +89,9 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
             }
         }
     }
-    var gb: Tensor?
-    if needBias {
+    var gb: Tensor? = fused?.bias
+    if let fused { gw = fused.weight }
+    if needBias && gb == nil {
         gb = Tensor(shape: [outC]) { out in
             dy.withUnsafeBufferPointer { pdy in
                 GradLoops.tasks(outC, work: n * g.cols) { o in
@@ -97,6 +103,29 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
         }
     }
     return (convolved ?? gx, gw, gb)
+}
+
+/// dW (and db when `needBias`) from oneDNN's weights-gradient primitive, or nil when it has no kernel for the shape.
+private func oneDNNWeightsGradient(_ dy: Tensor, input x: Tensor, weightShape: [Int], stride: Int, padding: Int,
+                                   needBias: Bool) -> (weight: Tensor, bias: Tensor?)? {
+    let shape = ConvolutionShape(batch: x.shape[0], channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                                 outChannels: weightShape[0], kh: weightShape[2], kw: weightShape[3], stride: stride,
+                                 padding: padding, hasBias: needBias)
+    var gw = Tensor(shape: weightShape), gb: Tensor? = needBias ? Tensor(shape: [weightShape[0]]) : nil
+    let done = x.withUnsafeBufferPointer { px in
+        dy.withUnsafeBufferPointer { pdy in
+            gw.withUnsafeMutableBufferPointer { pw in
+                withOptionalMutablePointer(&gb) { pb in
+                    OneDNNConvolutions.weightsGradient(shape, x: px.baseAddress!, dy: pdy.baseAddress!,
+                                                       dw: pw.baseAddress!, db: pb)
+                }
+            }
+        }
+    }
+    guard done else { return nil }
+    FlopCounter.add(2 * shape.outChannels * shape.outHeight * shape.outWidth * shape.channels * shape.kh * shape.kw
+                    * shape.batch)
+    return (gw, gb)
 }
 
 /// out[c, r] = Σ_k parts[k][r, c] over `count` row-major [rows, cols] matrices, summed in order k = 0, 1, ….

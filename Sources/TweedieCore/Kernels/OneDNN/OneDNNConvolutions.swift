@@ -11,6 +11,7 @@ enum OneDNNConvolutions {
         var primitives: [ConvolutionShape: OneDNNConvolution?] = [:]
         var cache = OneDNNWeightCache()
         var source = Scratch(), destination = Scratch(), weights = Scratch()
+        var weightsGradients: [ConvolutionShape: OneDNNWeightsGradient?] = [:]
     }
     private static let state = Mutex(State())
 
@@ -42,6 +43,30 @@ enum OneDNNConvolutions {
             primitive.run(x, preparedWeights: prepared, bias: bias, out: out,
                           sourceScratch: s.source.reserve(primitive.sourceBytes),
                           destinationScratch: s.destination.reserve(primitive.destinationBytes))
+            return true
+        }
+    }
+
+    /// dW [O, I, kh, kw] and, when `shape.hasBias`, db [O] of the convolution `shape` from its input `x` and output
+    /// gradient `dy` (both NCHW); false when oneDNN has no kernel for the shape (nothing is written then).
+    static func weightsGradient(_ shape: ConvolutionShape, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                                dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?) -> Bool {
+        guard let runtime = OneDNNRuntime.shared else { return false }
+        return state.withLock { s in
+            let primitive: OneDNNWeightsGradient
+            if let known = s.weightsGradients[shape] {
+                guard let known else { return false }
+                primitive = known
+            } else {
+                let made = OneDNNWeightsGradient(shape, runtime: runtime)
+                s.weightsGradients[shape] = .some(made)
+                guard let made else { return false }
+                primitive = made
+            }
+            primitive.run(input: x, gradOutput: dy, weightGradient: dw, biasGradient: db,
+                          sourceScratch: s.source.reserve(primitive.sourceBytes),
+                          gradientScratch: s.destination.reserve(primitive.gradientBytes),
+                          weightsScratch: s.weights.reserve(primitive.weightsBytes))
             return true
         }
     }
