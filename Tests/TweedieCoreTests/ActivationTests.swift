@@ -53,5 +53,15 @@ final class ActivationTests: XCTestCase {
                 XCTAssertEqual(all.data[i].bitPattern, alone.bitPattern, "\(name) at \(v)")
             }
         }
+        // SiLU's backward: eight-lane body and scalar tail give the same bits, and match its formula in Double.
+        let dy = Tensor(shape: [values.count], data: values.map { 0.3 - 0.05 * $0 })
+        let all = siluBackward(gradOutput: dy, input: x)
+        for (i, v) in values.enumerated() {
+            let alone = siluBackward(gradOutput: Tensor(shape: [1], data: [dy.data[i]]), input: Tensor(shape: [1], data: [v]))
+            XCTAssertEqual(all.data[i].bitPattern, alone.data[0].bitPattern, "silu backward at \(v)")
+            let s = 1 / (1 + exp(-Double(v)))
+            XCTAssertEqual(Double(all.data[i]), Double(dy.data[i]) * s * (1 + Double(v) * (1 - s)),
+                           accuracy: 1e-6 * max(1, abs(Double(dy.data[i]))), "silu backward value at \(v)")
+        }
     }
 }
