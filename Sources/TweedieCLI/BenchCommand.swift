@@ -43,6 +43,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 0
 
+    @Option(help: ArgumentHelp("Convolution precision: f32 (default) or bf16 (needs AVX512-BF16 or AMX).",
+                               valueName: "f32|bf16"))
+    var precision: String = "f32"
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -53,6 +57,15 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try checkFlags()
         try compute.apply()
+        guard let chosen = ComputePrecision(rawValue: precision) else {
+            throw TweedieError.badInput("--precision \(precision) is unknown; valid: "
+                                        + ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        if chosen == .bfloat16 && !ComputePrecision.bfloat16Available {
+            throw TweedieError.badInput("--precision bf16: oneDNN has no BF16 convolution on this CPU (it needs "
+                                        + "AVX512-BF16 or AMX); use f32")
+        }
+        ComputePrecision.current = chosen
         let result: BenchResult
         if let n = sgemmSize {
             result = benchSGEMM(n)
@@ -206,6 +219,7 @@ private struct BenchResult {
             ("threads", .int(Runtime.threads)), ("openblas_core", .string(SystemInfo.openBLASCore)),
             ("openblas_config", .string(SystemInfo.openBLASConfig)), ("cpu_model", .string(SystemInfo.cpuModel)),
             ("convolution", .string(ConvolutionBackend.label)),
+            ("precision", .string(ComputePrecision.current.rawValue)),
         ]
         return JSONOutput.object(Dictionary(fields.map { ($0.0, $0.1.json) }, uniquingKeysWith: { a, _ in a })).text
     }
@@ -235,7 +249,7 @@ private struct BenchResult {
         }
         lines.append("threads    \(Runtime.threads)")
         lines.append("openblas   \(SystemInfo.openBLASCore) (\(SystemInfo.openBLASConfig))")
-        lines.append("conv       \(ConvolutionBackend.label)")
+        lines.append("conv       \(ConvolutionBackend.label), \(ComputePrecision.current.rawValue)")
         return lines.joined(separator: "\n")
     }
 }

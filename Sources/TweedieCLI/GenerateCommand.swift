@@ -53,6 +53,9 @@ struct GenerateCommand: ParsableCommand {
     var seed: Int64?
     @Option(help: "Noise generator: philox (default) or torch (torch.randn-exact, one generator per image).")
     var rng: String?
+    @Option(help: ArgumentHelp("Convolution precision: f32 (default) or bf16 (input and weights rounded to bfloat16, "
+                               + "Float32 sums; needs a CPU with AVX512-BF16 or AMX).", valueName: "f32|bf16"))
+    var precision: String?
     @Option(name: [.short, .customLong("batch-count")], parsing: .unconditional,
             help: "Number of images (default 1, or the latents' batch; at most \(ResourceLimits.maxBatchCount)).")
     var batchCount: Int?

@@ -36,6 +36,7 @@ extension GenerateCommand {
         }
         if let v = eta { s.eta = v }
         if let v = rng { s.rng = v }
+        if let v = precision { s.precision = v == ComputePrecision.float32.rawValue ? nil : v }
         if let v = seed {
             guard v >= -1 else { throw TweedieError.badInput("--seed must be >= 0 (or -1 for random), got \(v)") }
             s.seed = v == -1 ? randomSeed() : UInt64(v)

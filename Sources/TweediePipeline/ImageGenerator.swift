@@ -96,6 +96,10 @@ public final class ImageGenerator {
     public func run(_ s: GenerationSettings, initialNoise: Tensor? = nil,
                     onStep: StepCallback = ignoreSteps) throws -> GenerationResult {
         try validate(s)
+        // The run's convolutions in its precision; the caller's setting comes back afterwards.
+        let savedPrecision = ComputePrecision.current
+        ComputePrecision.current = s.precision == nil ? .float32 : .bfloat16
+        defer { ComputePrecision.current = savedPrecision }
         let shape = batchShape(s)
         let seeds = try (0..<s.batchCount).map { try s.seed(ofImage: $0) }
         let noise: NoiseSource = s.rng == "torch" ? PerImageTorchNoise(seeds: seeds)

@@ -36,6 +36,7 @@ public enum ImageMetadata {
         }
         if let e = s.eta { fields.append(("Eta", number(e))) }
         fields.append(("RNG", s.rng))
+        if let p = s.precision { fields.append(("Precision", p)) }
         if let l = s.latents { fields.append(("Latents", "\((l as NSString).lastPathComponent)[\(s.latentsOffset)]")) }
         if let loras = r.loras {
             // A1111's field: each file's stem and the first 10 hex digits of its hash (the strengths are below).

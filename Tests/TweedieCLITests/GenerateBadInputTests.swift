@@ -77,6 +77,7 @@ final class GenerateBadInputTests: XCTestCase {
         try assertRejected(["-m", GenerateCLI.fixture("unet_ddim"), "--guidance", "cfg"], mentions: ["--guidance", "null class"])
         try assertRejected(["-m", model, "--guidance-interval", "0.8,0.2"], mentions: ["--guidance-interval"])
         try assertRejected(["-m", model, "--rng", "mt"], mentions: ["--rng", "philox", "torch"])
+        try assertRejected(["-m", model, "--precision", "fp8"], mentions: ["--precision", "f32", "bf16"])
         try assertRejected(["-m", model, "--sigmas", "3,x,1"], mentions: ["--sigmas", "x"])
         try assertRejected(["-m", model, "--sigmas", "1,2,3"], mentions: ["sigmas", "descending"])
         try assertRejected(["-m", model, "--eta", "0.5", "--sampler", "heun"], mentions: ["--eta", "heun"])

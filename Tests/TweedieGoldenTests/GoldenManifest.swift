@@ -18,6 +18,8 @@ struct GoldenEntry: Decodable {
     let classes: [Int]?
     /// Number of images of an unconditional model.
     let images: Int?
+    /// Convolution precision of the runs: nil (Float32) or "bf16" (`--precision bf16`).
+    let precision: String?
 
     var folder: String { name ?? (model as NSString).lastPathComponent }
     var imageCount: Int { classes?.count ?? images ?? 0 }
@@ -44,6 +46,7 @@ struct GoldenCase {
         s.startIndex = i
         s.batchCount = 1
         s.classID = entry.classes?[i]
+        s.precision = entry.precision
         return s
     }
 
@@ -53,6 +56,7 @@ struct GoldenCase {
                  "--guidance", guidance, "--cfg-scale", "\(entry.scale)", "--seed", "\(entry.seed)",
                  "--start-index", "\(i)", "--batch-count", "1"]
         if let c = entry.classes?[i] { a += ["--class", "\(c)"] }
+        if let p = entry.precision { a += ["--precision", p] }
         return a
     }
 
@@ -63,6 +67,9 @@ struct GoldenCase {
 
     /// Final model-space samples of all images [N, C, h, w] (tensor `sample`), relative to Goldens/.
     var tensorFile: String { id + ".safetensors" }
+
+    /// Whether this machine can run the golden: BF16 goldens need oneDNN's BF16 convolutions (AVX512-BF16, AMX).
+    var runnable: Bool { entry.precision == nil || ComputePrecision.bfloat16Available }
 
     /// Every file this golden stores.
     var files: [String] { (0..<entry.imageCount).map(imageFile) + [tensorFile] }

@@ -1,7 +1,7 @@
 /// 2-D convolution, NCHW. `weight` is [O, I, kh, kw] (PyTorch layout), `bias` is [O]; zero padding on
 /// all four sides. Returns [N, O, Ho, Wo] with Ho = (H + 2·padding − kh) / stride + 1.
-/// Runs on `ConvolutionBackend.current`: oneDNN's primitives, or im2col + one sgemm per sample (1×1 stride-1
-/// unpadded convolutions skip im2col). `constantWeights` promises that `weight` is not being trained, so oneDNN may
+/// Runs on `ConvolutionBackend.current`: oneDNN's primitives (in `ComputePrecision.current`), or im2col + one
+/// sgemm per sample (1×1 stride-1 unpadded convolutions skip im2col). `constantWeights` promises that `weight` is not being trained, so oneDNN may
 /// keep its reordered copy across calls.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0,
                    constantWeights: Bool = false) -> Tensor {
@@ -21,7 +21,8 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
 
     if ConvolutionBackend.current == .oneDNN, n > 0 {
         let shape = ConvolutionShape(batch: n, channels: c, height: h, width: w, outChannels: o, kh: kh, kw: kw,
-                                     stride: stride, padding: padding, hasBias: bias != nil)
+                                     stride: stride, padding: padding, hasBias: bias != nil,
+                                     precision: ComputePrecision.current)
         var done = false
         let y = Tensor(shape: [n, o, ho, wo]) { out in
             x.withUnsafeBufferPointer { px in

@@ -4,6 +4,8 @@ import CDNNL
 struct ConvolutionShape: Hashable {
     let batch, channels, height, width, outChannels, kh, kw, stride, padding: Int
     let hasBias: Bool
+    /// The element type the kernel reads input and weights in (the output is Float32 either way).
+    var precision: ComputePrecision = .float32
     var outHeight: Int { (height + 2 * padding - kh) / stride + 1 }
     var outWidth: Int { (width + 2 * padding - kw) / stride + 1 }
 }
@@ -34,10 +36,12 @@ final class OneDNNConvolution {
         let plainSource = OneDNNRuntime.descriptor([s.batch, s.channels, s.height, s.width], dnnl_nchw)
         let plainDestination = OneDNNRuntime.descriptor([s.batch, s.outChannels, s.outHeight, s.outWidth], dnnl_nchw)
         let plainWeights = OneDNNRuntime.descriptor([s.outChannels, s.channels, s.kh, s.kw], dnnl_oihw)
-        var anySource = OneDNNRuntime.descriptor([s.batch, s.channels, s.height, s.width], dnnl_format_tag_any)
+        // BF16 reads input and weights as bfloat16 (the reorders round them) and accumulates into a Float32 output.
+        let type = s.precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
+        var anySource = OneDNNRuntime.descriptor([s.batch, s.channels, s.height, s.width], dnnl_format_tag_any, type)
         var anyDestination = OneDNNRuntime.descriptor([s.batch, s.outChannels, s.outHeight, s.outWidth],
                                                       dnnl_format_tag_any)
-        var anyWeights = OneDNNRuntime.descriptor([s.outChannels, s.channels, s.kh, s.kw], dnnl_format_tag_any)
+        var anyWeights = OneDNNRuntime.descriptor([s.outChannels, s.channels, s.kh, s.kw], dnnl_format_tag_any, type)
         var biasDescriptor = OneDNNRuntime.descriptor([s.outChannels], dnnl_a)
         var desc = dnnl_convolution_desc_t()
         let strides: [Int64] = [Int64(s.stride), Int64(s.stride)], pads: [Int64] = [Int64(s.padding), Int64(s.padding)]

@@ -55,11 +55,12 @@ final class OneDNNRuntime: @unchecked Sendable {
     /// Waits for every primitive submitted so far.
     func wait() { dnnl_stream_wait(stream) }
 
-    /// A plain (row-major) Float32 memory descriptor of `dims` with format `tag`.
-    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
+    /// A memory descriptor of `dims` with format `tag` and element type `type` (Float32 unless given).
+    static func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t, _ type: dnnl_data_type_t = dnnl_f32)
+        -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
         let d = dims.map(Int64.init)
-        let status = dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, dnnl_f32, tag)
+        let status = dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, type, tag)
         precondition(status == dnnl_success, "oneDNN: cannot describe \(dims)")
         return md
     }
