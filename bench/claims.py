@@ -632,6 +632,20 @@ def render_generate(result):
     return "\n".join(lines)
 
 
+def render_precision(result):
+    d = result["data"]
+    lines = ["| model | batch | Float32 ms | BF16 ms | BF16/Float32 |", "|---|---:|---:|---:|---:|"]
+    for c in d["cells"]:
+        lines.append(f"| {c['model']} | {c['batch']} | {c['f32_ms']:.1f} | {c['bf16_ms']:.1f} | {c['ratio']:.2f}x |")
+    lines += ["", f"{d['threads']} threads; medians of {d['rounds']} alternating rounds x {d['iters']} calls; CPU "
+                  f"{result['machine'].get('cpu_model', '?')} ({d['cpu_bf16_flags'] or 'no BF16 flags'}); "
+                  f"{day(result)}, {load_pair(result)}."]
+    if busy(result, d["threads"]):
+        lines += ["", "**The machine was busy (1-minute load above the threads + 1 at the end): these times are "
+                      "noisy.**"]
+    return "\n".join(lines)
+
+
 def render_confusion(result):
     d = result["data"]
     names = d["labels"]
