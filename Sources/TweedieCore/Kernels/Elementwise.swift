@@ -24,15 +24,24 @@ extension Tensor {
 /// Applies `f` pairwise to two same-shape tensors, in parallel chunks.
 @inline(__always)
 func zipElements(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> Float) -> Tensor {
+    zipChunks(a, b, op) { x, y, po, range in
+        for i in range { po[i] = f(x[i], y[i]) }
+    }
+}
+
+/// The output of a pairwise op on two same-shape tensors, `body` filling each parallel chunk `range` of it from
+/// the two inputs.
+@inline(__always)
+private func zipChunks(_ a: Tensor, _ b: Tensor, _ op: String,
+                       _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void)
+    -> Tensor {
     precondition(a.shape == b.shape, "\(op): shapes \(a.shape) and \(b.shape) differ")
     return Tensor(shape: a.shape) { out in
         guard let po = out.baseAddress else { return }
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 let x = pa.baseAddress!, y = pb.baseAddress!
-                parallelChunks(a.count) { range in
-                    for i in range { po[i] = f(x[i], y[i]) }
-                }
+                parallelChunks(a.count) { range in body(x, y, po, range) }
             }
         }
     }
@@ -44,24 +53,15 @@ func zipElements(_ a: Tensor, _ b: Tensor, _ op: String, _ f: (Float, Float) -> 
 @inline(__always)
 func zipElements(_ a: Tensor, _ b: Tensor, _ op: String, _ f8: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>,
                  _ f: (Float, Float) -> Float) -> Tensor {
-    precondition(a.shape == b.shape, "\(op): shapes \(a.shape) and \(b.shape) differ")
-    return Tensor(shape: a.shape) { out in
-        guard let po = out.baseAddress else { return }
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                let x = pa.baseAddress!, y = pb.baseAddress!
-                parallelChunks(a.count) { range in
-                    var i = range.lowerBound
-                    while i + 8 <= range.upperBound {
-                        store8(f8(load8(x + i), load8(y + i)), po + i)
-                        i += 8
-                    }
-                    while i < range.upperBound {
-                        po[i] = f(x[i], y[i])
-                        i += 1
-                    }
-                }
-            }
+    zipChunks(a, b, op) { x, y, po, range in
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            store8(f8(load8(x + i), load8(y + i)), po + i)
+            i += 8
+        }
+        while i < range.upperBound {
+            po[i] = f(x[i], y[i])
+            i += 1
         }
     }
 }

@@ -22,15 +22,8 @@ enum OneDNNConvolutions {
                          bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) -> Bool {
         guard let runtime = OneDNNRuntime.shared else { return false }
         return state.withLock { s in
-            let primitive: OneDNNConvolution
-            if let known = s.primitives[shape] {
-                guard let known else { return false }
-                primitive = known
-            } else {
-                let made = OneDNNConvolution(shape, runtime: runtime)
-                s.primitives[shape] = .some(made)
-                guard let made else { return false }
-                primitive = made
+            guard let primitive = cached(&s.primitives, shape, { OneDNNConvolution(shape, runtime: runtime) }) else {
+                return false
             }
             let prepared: UnsafeRawPointer
             if constantWeights, let cached = s.cache.lookup(weight, for: primitive) {
@@ -53,22 +46,24 @@ enum OneDNNConvolutions {
                                 dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>?) -> Bool {
         guard let runtime = OneDNNRuntime.shared else { return false }
         return state.withLock { s in
-            let primitive: OneDNNWeightsGradient
-            if let known = s.weightsGradients[shape] {
-                guard let known else { return false }
-                primitive = known
-            } else {
-                let made = OneDNNWeightsGradient(shape, runtime: runtime)
-                s.weightsGradients[shape] = .some(made)
-                guard let made else { return false }
-                primitive = made
-            }
+            guard let primitive = cached(&s.weightsGradients, shape, { OneDNNWeightsGradient(shape, runtime: runtime) })
+            else { return false }
             primitive.run(input: x, gradOutput: dy, weightGradient: dw, biasGradient: db,
                           sourceScratch: s.source.reserve(primitive.sourceBytes),
                           gradientScratch: s.destination.reserve(primitive.gradientBytes),
                           weightsScratch: s.weights.reserve(primitive.weightsBytes))
             return true
         }
+    }
+
+    /// The primitive for `shape` from `table`, built by `make` on first use; a shape oneDNN has no kernel for is
+    /// remembered as nil, so it is asked only once.
+    private static func cached<P>(_ table: inout [ConvolutionShape: P?], _ shape: ConvolutionShape,
+                                  _ make: () -> P?) -> P? {
+        if let known = table[shape] { return known }
+        let made = make()
+        table[shape] = .some(made)
+        return made
     }
 
     /// The kernel oneDNN chose for `shape` ("brg:avx512_core", …), nil when it has none; builds the primitive.
