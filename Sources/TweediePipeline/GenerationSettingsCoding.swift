@@ -37,6 +37,7 @@ extension GenerationSettings {
         latents = try optional("latents")
         latentsOffset = try required("latents_offset")
         embedding = try optional("embedding")
+        precision = try optional("precision")
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -58,5 +59,6 @@ extension GenerationSettings {
         try c.encodeIfPresent(latents, forKey: Key("latents"))
         try c.encode(latentsOffset, forKey: Key("latents_offset"))
         try c.encodeIfPresent(embedding, forKey: Key("embedding"))
+        try c.encodeIfPresent(precision, forKey: Key("precision"))
     }
 }

@@ -46,6 +46,28 @@ final class GenerateMetadataTests: XCTestCase {
         }
     }
 
+    /// A BF16 run stores its precision in the recipe, `--from` re-makes it bit for bit in BF16, and
+    /// `--precision f32` on top re-makes it in Float32 instead (other pixels, no precision key).
+    func testFromKeepsTheRunsPrecision() throws {
+        try XCTSkipIf(!ComputePrecision.bfloat16Available, "no oneDNN BF16 convolution on this CPU")
+        let dir = try GenerateTesting.tempDir(self)
+        try run(["-m", model, "--steps", "4", "--seed", "3", "--precision", "bf16", "-o", "b.png",
+                 "--save-tensor", "b.safetensors"], in: dir)
+        let original = try PNGImage.read(path: dir.appendingPathComponent("b.png").path)
+        let recipe = try ImageRecipe(json: textValue("tweedie", in: original.text)!, source: "b.png")
+        XCTAssertEqual(recipe.settings.precision, "bf16")
+        XCTAssertTrue(textValue("parameters", in: original.text)!.contains("Precision: bf16"))
+        try run(["--from", "b.png", "-m", model, "-o", "re.png", "--save-tensor", "re.safetensors"], in: dir)
+        XCTAssertEqual(try GenerateTesting.tensor(dir.appendingPathComponent("b.safetensors").path).data,
+                       try GenerateTesting.tensor(dir.appendingPathComponent("re.safetensors").path).data)
+        try run(["--from", "b.png", "-m", model, "--precision", "f32", "-o", "f.png", "--save-tensor", "f.safetensors"],
+                in: dir)
+        XCTAssertNotEqual(try GenerateTesting.tensor(dir.appendingPathComponent("b.safetensors").path).data,
+                          try GenerateTesting.tensor(dir.appendingPathComponent("f.safetensors").path).data)
+        let f32 = try PNGImage.read(path: dir.appendingPathComponent("f.png").path)
+        XCTAssertNil(try ImageRecipe(json: textValue("tweedie", in: f32.text)!, source: "f.png").settings.precision)
+    }
+
     /// Image 2 of a three-image batch, re-made alone from its PNG, is bit-identical (pixels and final tensor), for
     /// both noise generators and with every guidance and schedule knob in play.
     func testFromRemakesOneImageOfABatchBitExactly() throws {
