@@ -96,17 +96,9 @@ final class DiTTrainerTests: XCTestCase {
     /// The exported folder is a DiTTransformer2DModel whose forward equals the tape forward on the EMA weights;
     /// `--init-from` reads it back; `tweedie generate` samples from it (pixel-space DiT, no VAE).
     func testExportedFolderLoadsInitsAndGenerates() throws {
-        let out = try makeScratchDirectory("dit-export"), next = try makeScratchDirectory("dit-init")
+        let (trainer, out) = try exportTinyRun(TinyDiTRun.recipe(), dataset: TinyRun.dataset(), tag: "dit-export")
+        let next = try makeScratchDirectory("dit-init")
         defer { for d in [out, next] { try? FileManager.default.removeItem(atPath: d) } }
-        var r = TinyDiTRun.recipe()
-        r.steps = 3
-        r.sampleEvery = 0
-        r.samplesPerClass = 1
-        r.sampleSteps = 2
-        let trainer = try Trainer(recipe: r, dataset: TinyRun.dataset(), outDirectory: out, resume: false,
-                                  samples: SampleGrid())
-        trainer.log = { _ in }
-        try trainer.run()
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/samples/step-00000003.png"))
         guard let model = try ModelFolder.load(out + "/model") as? DiTTransformer2DModel else { return XCTFail("not a DiT") }
         XCTAssertEqual(model.outChannels, 6)

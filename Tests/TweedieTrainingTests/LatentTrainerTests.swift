@@ -92,16 +92,9 @@ final class LatentTrainerTests: XCTestCase {
     /// The export is a pipeline folder (model_index.json, transformer/, scheduler/, vae/) whose transformer is the
     /// EMA network, which `tweedie generate` samples to 16x16 images and `init_from` reads back.
     func testExportedPipelineGeneratesAndInitialises() throws {
-        let out = try makeScratchDirectory("latent-export"), next = try makeScratchDirectory("latent-init")
+        let (trainer, out) = try exportTinyRun(TinyLatentRun.recipe(), dataset: TinyLatentRun.dataset(), tag: "latent-export")
+        let next = try makeScratchDirectory("latent-init")
         defer { for d in [out, next] { try? FileManager.default.removeItem(atPath: d) } }
-        var r = TinyLatentRun.recipe()
-        r.steps = 3
-        r.samplesPerClass = 1
-        r.sampleSteps = 2
-        let trainer = try Trainer(recipe: r, dataset: TinyLatentRun.dataset(), outDirectory: out, resume: false,
-                                  samples: SampleGrid())
-        trainer.log = { _ in }
-        try trainer.run()
         let model = out + "/model"
         let grid = try PNGImage.read(path: out + "/samples/step-00000003.png").image
         let tiles = try PNGImage.grid([PNGImage(width: 16, height: 16, channels: 3), PNGImage(width: 16, height: 16, channels: 3)],

@@ -2,6 +2,8 @@ import Foundation
 import XCTest
 import TweedieCore
 import TweedieModels
+import TweedieTraining
+import Tweedie
 
 /// Fixture paths: this target's own Fixtures/ and the model parity fixtures next door, read by path.
 enum TrainingFixtures {
@@ -40,4 +42,19 @@ func makeScratchDirectory(_ tag: String) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tweedie-\(tag)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir.path
+}
+
+/// A three-step run of `recipe` on `dataset` in a new scratch folder, writing one sample grid at its end with the
+/// bundled sampler (`SampleGrid`): the trainer (for its EMA weights) and the output folder, removed by the caller.
+func exportTinyRun(_ recipe: TrainingRecipe, dataset: TrainingDataset, tag: String) throws -> (trainer: Trainer, out: String) {
+    let out = try makeScratchDirectory(tag)
+    var r = recipe
+    r.steps = 3
+    r.sampleEvery = 0
+    r.samplesPerClass = 1
+    r.sampleSteps = 2
+    let trainer = try Trainer(recipe: r, dataset: dataset, outDirectory: out, resume: false, samples: SampleGrid())
+    trainer.log = { _ in }
+    try trainer.run()
+    return (trainer, out)
 }
