@@ -614,6 +614,13 @@ def render_speed(result):
     return "\n".join(lines)
 
 
+def busy_note(result, threads):
+    """The warning lines under a timing table whose machine was busy, or none."""
+    if not busy(result, threads):
+        return []
+    return ["", "**The machine was busy (1-minute load above the threads + 1 at the end): these times are noisy.**"]
+
+
 def render_generate(result):
     d = result["data"]
     tw, df, pipe = d["tweedie_seconds"], d["diffusers_seconds"], d["diffusers_pipeline_seconds"]
@@ -626,10 +633,7 @@ def render_generate(result):
              "",
              f"{d['model']}, batch {d['images']}, {d['threads']} threads; medians of {n} alternating rounds; "
              f"{day(result)}, {load_pair(result)}."]
-    if busy(result, d["threads"]):
-        lines += ["", "**The machine was busy (1-minute load above the threads + 1 at the end): these times are "
-                      "noisy.**"]
-    return "\n".join(lines)
+    return "\n".join(lines + busy_note(result, d["threads"]))
 
 
 def render_precision(result):
@@ -640,10 +644,7 @@ def render_precision(result):
     lines += ["", f"{d['threads']} threads; medians of {d['rounds']} alternating rounds x {d['iters']} calls; CPU "
                   f"{result['machine'].get('cpu_model', '?')} ({d['cpu_bf16_flags'] or 'no BF16 flags'}); "
                   f"{day(result)}, {load_pair(result)}."]
-    if busy(result, d["threads"]):
-        lines += ["", "**The machine was busy (1-minute load above the threads + 1 at the end): these times are "
-                      "noisy.**"]
-    return "\n".join(lines)
+    return "\n".join(lines + busy_note(result, d["threads"]))
 
 
 def render_confusion(result):

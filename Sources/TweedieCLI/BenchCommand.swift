@@ -57,15 +57,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try checkFlags()
         try compute.apply()
-        guard let chosen = ComputePrecision(rawValue: precision) else {
-            throw TweedieError.badInput("--precision \(precision) is unknown; valid: "
-                                        + ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        if chosen == .bfloat16 && !ComputePrecision.bfloat16Available {
-            throw TweedieError.badInput("--precision bf16: oneDNN has no BF16 convolution on this CPU (it needs "
-                                        + "AVX512-BF16 or AMX); use f32")
-        }
-        ComputePrecision.current = chosen
+        ComputePrecision.current = try ComputePrecision.named(precision)
         let result: BenchResult
         if let n = sgemmSize {
             result = benchSGEMM(n)

@@ -126,16 +126,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         }
         guard startIndex >= 0 else { throw TweedieError.badInput("--start-index must be >= 0, got \(startIndex)") }
         guard latentsOffset >= 0 else { throw TweedieError.badInput("latents offset must be >= 0, got \(latentsOffset)") }
-        if let p = precision {
-            guard p == ComputePrecision.bfloat16.rawValue else {
-                throw TweedieError.badInput("--precision \(p) is unknown; valid: "
-                                            + ComputePrecision.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            guard ComputePrecision.bfloat16Available else {
-                throw TweedieError.badInput("--precision bf16: oneDNN has no BF16 convolution on this CPU (it needs "
-                                            + "AVX512-BF16 or AMX); use f32")
-            }
-        }
+        if let p = precision { _ = try ComputePrecision.named(p) }
         _ = try seed(ofImage: batchCount - 1)
     }
 

@@ -98,7 +98,7 @@ public final class ImageGenerator {
         try validate(s)
         // The run's convolutions in its precision; the caller's setting comes back afterwards.
         let savedPrecision = ComputePrecision.current
-        ComputePrecision.current = s.precision == nil ? .float32 : .bfloat16
+        ComputePrecision.current = try s.precision.map(ComputePrecision.named) ?? .float32
         defer { ComputePrecision.current = savedPrecision }
         let shape = batchShape(s)
         let seeds = try (0..<s.batchCount).map { try s.seed(ofImage: $0) }

@@ -51,7 +51,8 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
     let groups = max(1, min(n, Runtime.threads))
     let weightCount = weightShape.reduce(1, *)
     var partials = [Float](repeating: 0, count: loopWeight ? groups * weightCount : 0)
-    dy.withUnsafeBufferPointer { pdy in
+    // With dW from oneDNN and dx from the flipped-kernel convolution, nothing is left for the per-sample loop.
+    if loopWeight || w != nil { dy.withUnsafeBufferPointer { pdy in
         withOptionalPointer(x) { px in
             withOptionalPointer(w) { pw in
                 withOptionalMutablePointer(&gx) { pgx in
@@ -88,7 +89,7 @@ func conv2dGradients(_ dy: Tensor, input x: Tensor?, inputShape: [Int], weight w
                 }
             }
         }
-    }
+    } }
     var gb: Tensor? = fused?.bias
     if let fused { gw = fused.weight }
     if needBias && gb == nil {

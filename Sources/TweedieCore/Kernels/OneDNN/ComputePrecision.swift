@@ -26,6 +26,20 @@ public enum ComputePrecision: String, CaseIterable, Sendable {
         return OneDNNConvolution(probe, runtime: runtime) != nil
     }()
 
+    /// The precision a `--precision` value names; `badInput` naming the flag for an unknown name, or for bf16 where
+    /// this CPU has no oneDNN BF16 convolution.
+    public static func named(_ name: String) throws -> ComputePrecision {
+        guard let p = ComputePrecision(rawValue: name) else {
+            throw TweedieError.badInput("--precision \(name) is unknown; valid: "
+                                        + allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard p == .float32 || bfloat16Available else {
+            throw TweedieError.badInput("--precision bf16: oneDNN has no BF16 convolution on this CPU (it needs "
+                                        + "AVX512-BF16 or AMX); use f32")
+        }
+        return p
+    }
+
     private static func initial() -> ComputePrecision {
         guard let name = getenv("TWEEDIE_PRECISION").map({ String(cString: $0) }),
               let choice = ComputePrecision(rawValue: name) else { return .float32 }

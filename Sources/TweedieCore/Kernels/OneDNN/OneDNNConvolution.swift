@@ -8,6 +8,24 @@ struct ConvolutionShape: Hashable {
     var precision: ComputePrecision = .float32
     var outHeight: Int { (height + 2 * padding - kh) / stride + 1 }
     var outWidth: Int { (width + 2 * padding - kw) / stride + 1 }
+    var sourceDims: [Int] { [batch, channels, height, width] }
+    var outputDims: [Int] { [batch, outChannels, outHeight, outWidth] }
+    var weightDims: [Int] { [outChannels, channels, kh, kw] }
+
+    /// A forward convolution descriptor of this shape (stride, symmetric padding, a Float32 bias when `hasBias`)
+    /// over the given layouts, for `kind` (inference, or training as a backward primitive's hint); nil when
+    /// oneDNN rejects it.
+    func forwardDescriptor(_ kind: dnnl_prop_kind_t, source: dnnl_memory_desc_t, weights: dnnl_memory_desc_t,
+                           output: dnnl_memory_desc_t) -> dnnl_convolution_desc_t? {
+        var src = source, wei = weights, dst = output, bias = OneDNNRuntime.descriptor([outChannels], dnnl_a)
+        let strides: [Int64] = [Int64(stride), Int64(stride)], pads: [Int64] = [Int64(padding), Int64(padding)]
+        var desc = dnnl_convolution_desc_t()
+        let status = withUnsafePointer(to: &bias) { pb in
+            dnnl_convolution_forward_desc_init(&desc, kind, dnnl_convolution_direct, &src, &wei, hasBias ? pb : nil,
+                                               &dst, strides, pads, pads)
+        }
+        return status == dnnl_success ? desc : nil
+    }
 }
 
 /// One oneDNN forward convolution, built once per shape: the primitive with the layouts it prefers (`format_any`,
@@ -33,24 +51,16 @@ final class OneDNNConvolution {
     init?(_ s: ConvolutionShape, runtime: OneDNNRuntime) {
         shape = s
         self.runtime = runtime
-        let plainSource = OneDNNRuntime.descriptor([s.batch, s.channels, s.height, s.width], dnnl_nchw)
-        let plainDestination = OneDNNRuntime.descriptor([s.batch, s.outChannels, s.outHeight, s.outWidth], dnnl_nchw)
-        let plainWeights = OneDNNRuntime.descriptor([s.outChannels, s.channels, s.kh, s.kw], dnnl_oihw)
+        let plainSource = OneDNNRuntime.descriptor(s.sourceDims, dnnl_nchw)
+        let plainDestination = OneDNNRuntime.descriptor(s.outputDims, dnnl_nchw)
+        let plainWeights = OneDNNRuntime.descriptor(s.weightDims, dnnl_oihw)
         // BF16 reads input and weights as bfloat16 (the reorders round them) and accumulates into a Float32 output.
         let type = s.precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
-        var anySource = OneDNNRuntime.descriptor([s.batch, s.channels, s.height, s.width], dnnl_format_tag_any, type)
-        var anyDestination = OneDNNRuntime.descriptor([s.batch, s.outChannels, s.outHeight, s.outWidth],
-                                                      dnnl_format_tag_any)
-        var anyWeights = OneDNNRuntime.descriptor([s.outChannels, s.channels, s.kh, s.kw], dnnl_format_tag_any, type)
-        var biasDescriptor = OneDNNRuntime.descriptor([s.outChannels], dnnl_a)
-        var desc = dnnl_convolution_desc_t()
-        let strides: [Int64] = [Int64(s.stride), Int64(s.stride)], pads: [Int64] = [Int64(s.padding), Int64(s.padding)]
-        let described = s.hasBias
-            ? dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &anySource,
-                                                 &anyWeights, &biasDescriptor, &anyDestination, strides, pads, pads)
-            : dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &anySource,
-                                                 &anyWeights, nil, &anyDestination, strides, pads, pads)
-        guard described == dnnl_success else { return nil }
+        guard var desc = s.forwardDescriptor(dnnl_forward_inference,
+                                             source: OneDNNRuntime.descriptor(s.sourceDims, dnnl_format_tag_any, type),
+                                             weights: OneDNNRuntime.descriptor(s.weightDims, dnnl_format_tag_any, type),
+                                             output: OneDNNRuntime.descriptor(s.outputDims, dnnl_format_tag_any))
+        else { return nil }
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, &desc, nil, runtime.engine, nil) == dnnl_success, let pd else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
@@ -76,7 +86,7 @@ final class OneDNNConvolution {
               let ud = runtime.memory(plainDestination), let dst = runtime.memory(chosenDestination),
               let uw = runtime.memory(plainWeights), let wm = runtime.memory(weightsDescriptor) else { return nil }
         (userSource, source, userDestination, destination, userWeights, weights) = (us, src, ud, dst, uw, wm)
-        bias = s.hasBias ? runtime.memory(biasDescriptor) : nil
+        bias = s.hasBias ? runtime.memory(OneDNNRuntime.descriptor([s.outChannels], dnnl_a)) : nil
     }
 
     /// Writes the weights [O, I, kh, kw] in the primitive's layout to `into` (`weightsBytes` bytes).

@@ -21,22 +21,14 @@ final class OneDNNWeightsGradient {
     init?(_ s: ConvolutionShape, runtime: OneDNNRuntime) {
         shape = s
         self.runtime = runtime
-        let sourceDims = [s.batch, s.channels, s.height, s.width]
-        let gradientDims = [s.batch, s.outChannels, s.outHeight, s.outWidth]
-        let weightDims = [s.outChannels, s.channels, s.kh, s.kw]
-        var anySource = OneDNNRuntime.descriptor(sourceDims, dnnl_format_tag_any)
-        var anyGradient = OneDNNRuntime.descriptor(gradientDims, dnnl_format_tag_any)
-        var anyWeights = OneDNNRuntime.descriptor(weightDims, dnnl_format_tag_any)
+        var anySource = OneDNNRuntime.descriptor(s.sourceDims, dnnl_format_tag_any)
+        var anyGradient = OneDNNRuntime.descriptor(s.outputDims, dnnl_format_tag_any)
+        var anyWeights = OneDNNRuntime.descriptor(s.weightDims, dnnl_format_tag_any)
         var biasDescriptor = OneDNNRuntime.descriptor([s.outChannels], dnnl_a)
         let strides: [Int64] = [Int64(s.stride), Int64(s.stride)], pads: [Int64] = [Int64(s.padding), Int64(s.padding)]
         // oneDNN builds a backward primitive against the forward training primitive it would pair with (the hint).
-        var forward = dnnl_convolution_desc_t()
-        let forwardStatus = s.hasBias
-            ? dnnl_convolution_forward_desc_init(&forward, dnnl_forward_training, dnnl_convolution_direct, &anySource,
-                                                 &anyWeights, &biasDescriptor, &anyGradient, strides, pads, pads)
-            : dnnl_convolution_forward_desc_init(&forward, dnnl_forward_training, dnnl_convolution_direct, &anySource,
-                                                 &anyWeights, nil, &anyGradient, strides, pads, pads)
-        guard forwardStatus == dnnl_success else { return nil }
+        guard var forward = s.forwardDescriptor(dnnl_forward_training, source: anySource, weights: anyWeights,
+                                                output: anyGradient) else { return nil }
         var hint: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&hint, &forward, nil, runtime.engine, nil) == dnnl_success, let hint else {
             return nil
@@ -59,9 +51,9 @@ final class OneDNNWeightsGradient {
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name)
         implementation = name.map { String(cString: $0) } ?? "?"
 
-        let plainSource = OneDNNRuntime.descriptor(sourceDims, dnnl_nchw)
-        let plainGradient = OneDNNRuntime.descriptor(gradientDims, dnnl_nchw)
-        let plainWeights = OneDNNRuntime.descriptor(weightDims, dnnl_oihw)
+        let plainSource = OneDNNRuntime.descriptor(s.sourceDims, dnnl_nchw)
+        let plainGradient = OneDNNRuntime.descriptor(s.outputDims, dnnl_nchw)
+        let plainWeights = OneDNNRuntime.descriptor(s.weightDims, dnnl_oihw)
         let chosenSource = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0)!.pointee
         let chosenGradient = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0)!.pointee
         let chosenWeights = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0)!.pointee
